@@ -1,0 +1,75 @@
+# lsnb: `make book` builds the whole book, `make test` runs the tests. Each does its own set-up.
+PROFILE ?= cpu
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+BUILD  := book/chapters
+CHAPTERS := $(basename $(notdir $(wildcard notebooks/[0-9][0-9]_*.md)))
+# The run store is shared by every build and chapter: a finished run is never trained twice.
+export LSNB_RUNS ?= $(CURDIR)/runs
+export LSNB_DATA ?= $(CURDIR)/data
+export PYTHONHASHSEED := 0
+
+.PHONY: help setup data book test golden pair benchmark clean
+
+help:
+	@echo "make book [PROFILE=smoke|cpu|paper]   execute every chapter and build the HTML book"
+	@echo "make test                             unit tests, golden notebooks (nbval), strict book build"
+	@echo "make golden                           re-execute the golden notebooks on the smoke profile"
+	@echo "make pair                             re-sync notebooks/*.ipynb from their .md sources"
+	@echo "make benchmark                        training throughput: lsnb engine vs DataLoader vs bare loop"
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+# The offline default data: Debian's dataset-fashion-mnist where apt and root are there,
+# else torchvision's download; lsnb.data says what to do when neither works.
+data: setup
+	@if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist >/dev/null; } || \
+	  echo "note: could not install dataset-fashion-mnist with apt; trying torchvision's download"; fi
+	$(PY) -m lsnb.data fashion_mnist
+
+book: data
+	@rm -rf $(BUILD) && mkdir -p $(BUILD)/results
+	@for ch in $(CHAPTERS); do \
+	  echo "== $$ch (profile $(PROFILE))"; \
+	  $(PY) -m jupytext --quiet --to ipynb --output $(BUILD)/.$$ch.src.ipynb notebooks/$$ch.md && \
+	  $(VENV)/bin/papermill --progress-bar --log-level WARNING --cwd $(CURDIR) \
+	    -p profile $(PROFILE) -p results_dir $(CURDIR)/$(BUILD)/results $(BUILD)/.$$ch.src.ipynb $(BUILD)/$$ch.ipynb \
+	    || exit 1; \
+	  rm -f $(BUILD)/.$$ch.src.ipynb; \
+	done
+	$(PY) -m lsnb.results $(BUILD)/results $(BUILD)/scorecard_table.md
+	$(VENV)/bin/jupyter-book build . -W --keep-going -q
+	@echo "Book built: $(CURDIR)/_build/html/index.html"
+
+test: data
+	$(VENV)/bin/pytest
+
+# The golden notebooks: every chapter executed on the smoke profile, outputs kept for nbval.
+golden: data
+	@rm -rf tests/golden && mkdir -p tests/golden/results
+	@for ch in $(CHAPTERS); do \
+	  tmp=$$(mktemp -d); \
+	  $(PY) -m jupytext --quiet --to ipynb --output $$tmp/$$ch.ipynb notebooks/$$ch.md && \
+	  LSNB_PROGRESS=0 LSNB_RUNS=$$tmp/runs LSNB_RESULTS=$(CURDIR)/tests/golden/results \
+	    $(VENV)/bin/papermill --log-level WARNING -p profile smoke $$tmp/$$ch.ipynb tests/golden/$$ch.ipynb \
+	    || exit 1; \
+	  rm -rf $$tmp; \
+	done
+
+pair: setup
+	$(PY) -m jupytext --quiet --sync notebooks/[0-9][0-9]_*.md
+
+benchmark: data
+	$(PY) benchmarks/throughput.py
+
+clean:
+	rm -rf _build $(BUILD)

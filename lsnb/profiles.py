@@ -1,0 +1,213 @@
+"""Profiles and experiment configurations, validated before any work is done.
+
+A *profile* says how big the experiments of the book are:
+
+* ``smoke``  -- tiny slices and one epoch: every code path in seconds (CI, golden notebooks);
+* ``cpu``    -- the default: real results on Fashion-MNIST on a laptop, offline;
+* ``paper``  -- the paper's data and schedules, for one GPU (Müller et al. 2019, sec. 2-4).
+
+A :class:`TrainConfig` is everything that determines a trained model. It is frozen,
+and its hash names the run directory in the run store (:mod:`lsnb.store`), so two
+chapters asking for the same config share one trained model.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+PROFILES = ("smoke", "cpu", "paper")
+DATASETS = ("fashion_mnist", "mnist", "cifar10", "cifar100")
+MODELS = ("fcn",)
+AUGMENTATIONS = ("none", "shift2", "cifar", "alexnet")
+SCHEDULES = ("constant", "piecewise", "linear")
+OPTIMIZERS = ("sgd", "adam")
+
+
+def check_alpha(alpha) -> float:
+    """Label smoothing needs 0 <= alpha < 1 (alpha = 1 would erase the label, eq. (1) of the paper)."""
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha < 1:
+        raise ValueError(f"alpha={alpha!r} is not allowed: label smoothing needs a number with 0 <= alpha < 1")
+    return float(alpha)
+
+
+def check_dataset(dataset) -> str:
+    """A torchvision dataset name, or ``imagefolder:PATH`` for a class-per-folder copy."""
+    if isinstance(dataset, str) and (dataset in DATASETS or (dataset.startswith("imagefolder:") and len(dataset) > 12)):
+        return dataset
+    raise ValueError(f"dataset={dataset!r} is unknown: use one of {', '.join(DATASETS)} or 'imagefolder:PATH'")
+
+
+def check_profile(profile) -> str:
+    if profile not in PROFILES:
+        raise ValueError(f"profile={profile!r} is unknown: use one of {', '.join(PROFILES)}")
+    return profile
+
+
+def _check_positive_int(name, value, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{name}={value!r} is not allowed: {name} must be a positive whole number")
+    return value
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is unknown: use one of {', '.join(map(str, choices))}")
+    return value
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a trained model (model, data, loss, optimiser, schedule).
+
+    ``milestones`` are fractions of the whole training at which the learning rate is
+    multiplied by ``lr_decay`` (piecewise schedule). ``model_args`` is a tuple of
+    ``(name, value)`` pairs so that the config stays hashable; read it with
+    :attr:`model_kwargs`.
+    """
+
+    model: str
+    dataset: str
+    alpha: float = 0.0
+    seed: int = 0
+    epochs: int = 1
+    batch_size: int = 128
+    optimizer: str = "sgd"
+    lr: float = 0.1
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 0.0
+    schedule: str = "constant"
+    milestones: tuple = ()
+    lr_decay: float = 0.1
+    grad_clip: float | None = None
+    augment: str = "none"
+    n_train: int | None = None
+    n_val: int = 0
+    n_test: int | None = None
+    model_args: tuple = field(default_factory=tuple)
+
+    def __post_init__(self):
+        _check_choice("model", self.model, MODELS)
+        check_dataset(self.dataset)
+        check_alpha(self.alpha)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed={self.seed!r} is not allowed: seed must be a whole number >= 0")
+        _check_positive_int("epochs", self.epochs)
+        _check_positive_int("batch_size", self.batch_size)
+        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        if not self.lr > 0:
+            raise ValueError(f"lr={self.lr!r} is not allowed: the learning rate must be > 0")
+        _check_choice("schedule", self.schedule, SCHEDULES)
+        if any(not 0 < m < 1 for m in self.milestones) or list(self.milestones) != sorted(self.milestones):
+            raise ValueError(f"milestones={self.milestones!r} must be increasing fractions of training in (0, 1)")
+        _check_choice("augment", self.augment, AUGMENTATIONS)
+        _check_positive_int("n_train", self.n_train, allow_none=True)
+        _check_positive_int("n_test", self.n_test, allow_none=True)
+        if isinstance(self.n_val, bool) or not isinstance(self.n_val, int) or self.n_val < 0:
+            raise ValueError(f"n_val={self.n_val!r} is not allowed: n_val must be a whole number >= 0")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise ValueError(f"grad_clip={self.grad_clip!r} is not allowed: use None or a number > 0")
+
+    @property
+    def model_kwargs(self) -> dict:
+        return dict(self.model_args)
+
+    def to_dict(self) -> dict:
+        """Plain JSON types (tuples become lists), as stored in ``config.json``."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        d = dict(d)
+        d["milestones"] = tuple(d.get("milestones", ()))
+        d["model_args"] = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in d.get("model_args", ()))
+        return cls(**d)
+
+    def digest(self) -> str:
+        """A short, stable hash of the full config: the name of its run directory."""
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def with_(self, **changes) -> "TrainConfig":
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How big the book's experiments are (see the module docstring)."""
+
+    name: str
+    dataset: str
+    seeds: int
+    epochs: int
+    n_train: int | None
+    n_val: int
+    n_test: int | None
+    fcn_hidden: int
+    alphas: tuple
+    device_note: str
+
+
+PROFILE_TABLE = {
+    "smoke": Profile("smoke", "fashion_mnist", seeds=2, epochs=1, n_train=2000, n_val=500, n_test=1000,
+                     fcn_hidden=64, alphas=(0.0, 0.1), device_note="any CPU, seconds"),
+    "cpu": Profile("cpu", "fashion_mnist", seeds=3, epochs=8, n_train=None, n_val=5000, n_test=None,
+                   fcn_hidden=1200, alphas=(0.0, 0.05, 0.1, 0.2), device_note="2-core CPU, minutes"),
+    "paper": Profile("paper", "mnist", seeds=5, epochs=60, n_train=None, n_val=5000, n_test=None,
+                     fcn_hidden=1200, alphas=(0.0, 0.05, 0.1, 0.2), device_note="one GPU"),
+}
+
+
+def get_profile(name: str) -> Profile:
+    return PROFILE_TABLE[check_profile(name)]
+
+
+def fcn_config(profile: str, *, dataset: str | None = None, alpha: float = 0.0, seed: int = 0,
+               epochs: int | None = None, hidden: int | None = None, dropout: float = 0.5,
+               augment: str = "shift2") -> TrainConfig:
+    """The 784-1200-1200-10 FCN of Hinton et al. (2015) as the paper's sec. 4 trains it.
+
+    Dropout 0.5 on the hidden layers and random +/-2 px shifts (the teacher's
+    regularisation); SGD with momentum 0.9 and a learning rate that decays
+    linearly to zero.
+    """
+    p = get_profile(profile)
+    return TrainConfig(
+        model="fcn", dataset=check_dataset(dataset or p.dataset), alpha=check_alpha(alpha), seed=seed,
+        epochs=_check_positive_int("epochs", epochs or p.epochs), batch_size=128,
+        optimizer="sgd", lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.0,
+        schedule="linear", augment=augment,
+        n_train=p.n_train, n_val=p.n_val, n_test=p.n_test,
+        model_args=(("hidden", (hidden or p.fcn_hidden,) * 2), ("dropout", dropout)),
+    )
+
+
+@dataclass(frozen=True)
+class ChapterSetup:
+    """The validated parameters cell of a chapter."""
+
+    profile: Profile
+    dataset: str
+    alpha: float
+    seeds: tuple
+    epochs: int
+
+    def describe(self) -> str:
+        return (f"profile={self.profile.name!r} ({self.profile.device_note}), dataset={self.dataset!r}, "
+                f"alpha={self.alpha}, seeds={list(self.seeds)}, epochs={self.epochs}")
+
+
+def setup(profile="cpu", *, dataset=None, alpha=0.1, seed=0, n_seeds=None, epochs=None) -> ChapterSetup:
+    """Validate a notebook's parameters cell; fail with a one-line message naming the bad parameter."""
+    p = get_profile(profile)
+    dataset = check_dataset(dataset if dataset is not None else p.dataset)
+    alpha = check_alpha(alpha)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed={seed!r} is not allowed: seed must be a whole number >= 0")
+    n_seeds = _check_positive_int("n_seeds", n_seeds if n_seeds is not None else p.seeds)
+    epochs = _check_positive_int("epochs", epochs if epochs is not None else p.epochs)
+    return ChapterSetup(p, dataset, alpha, tuple(range(seed, seed + n_seeds)), epochs)

@@ -1,0 +1,86 @@
+"""Headline numbers of each chapter, and the scorecard built from them.
+
+Each chapter ends by calling :func:`write_chapter_results` with its claims: what the
+paper says (with its number) and what this run measured. The files are small JSON
+documents (``<results_dir>/<chapter>.json``); :func:`render_scorecard` turns all of
+them into the book's scorecard table, so the scorecard can never disagree with the
+chapters.
+
+Run ``python -m lsnb.results RESULTS_DIR OUT.md`` to write the table.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .store import atomic_write_bytes, atomic_write_json, read_json
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One row of the scorecard: the paper's claim and number beside ours."""
+
+    claim: str
+    paper: str
+    ours: str
+    verdict: str  # "agrees", "differs", or "not comparable" (with the reason in ``note``)
+    note: str = ""
+
+    def __post_init__(self):
+        if self.verdict not in ("agrees", "differs", "not comparable"):
+            raise ValueError(f"verdict={self.verdict!r} must be 'agrees', 'differs' or 'not comparable'")
+
+
+def default_results_dir() -> Path:
+    """``$LSNB_RESULTS`` or ``./results``."""
+    return Path(os.environ.get("LSNB_RESULTS", "results"))
+
+
+def write_chapter_results(chapter: str, title: str, setup_text: str, claims, numbers: dict,
+                          results_dir: Path | str | None = None) -> Path:
+    """Write ``<results_dir>/<chapter>.json`` (atomically) and return its path."""
+    path = Path(results_dir if results_dir is not None else default_results_dir()) / f"{chapter}.json"
+    atomic_write_json(path, {"chapter": chapter, "title": title, "setup": setup_text,
+                             "claims": [asdict(c) for c in claims], "numbers": numbers})
+    return path
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_scorecard(results_dir: Path | str) -> str:
+    """A MyST markdown table per chapter: claim, paper, this book, verdict."""
+    files = sorted(Path(results_dir).glob("*.json"))
+    if not files:
+        raise FileNotFoundError(f"no chapter results in {results_dir}: execute the chapters first (make book)")
+    out = []
+    for f in files:
+        r = read_json(f)
+        out += [f"### {r['title']}", "", f"Run: {r['setup']}", "",
+                "| claim | paper | this book | verdict |", "|---|---|---|---|"]
+        for c in r["claims"]:
+            verdict = c["verdict"] + (f" ({c['note']})" if c.get("note") else "")
+            out.append(f"| {_cell(c['claim'])} | {_cell(c['paper'])} | {_cell(c['ours'])} | {_cell(verdict)} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 2:
+        print("usage: python -m lsnb.results RESULTS_DIR OUT.md", file=sys.stderr)
+        return 2
+    try:
+        text = render_scorecard(argv[0])
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    atomic_write_bytes(Path(argv[1]), text.encode())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,229 @@
+"""The one training loop of the book, with the run store around it.
+
+:func:`train` takes a :class:`~lsnb.profiles.TrainConfig` and returns a trained
+:class:`Run`. A finished run is loaded from the store instead of trained again; an
+interrupted run resumes from the checkpoint of its last finished epoch and, on CPU,
+ends with exactly the weights an uninterrupted run would have (the data order,
+augmentation and dropout random states are part of the checkpoint).
+
+Everything an experiment varies -- model, loss (label smoothing alpha), optimiser,
+per-group weight decay, learning-rate schedule, gradient clipping, epochs -- is
+configuration; chapters never write their own loop.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+try:  # a widget progress bar in notebooks that can show one (Colab, Kaggle), text otherwise
+    import ipywidgets  # noqa: F401
+    from tqdm.auto import tqdm
+except ImportError:
+    from tqdm import tqdm
+
+from . import data as data_mod
+from .book import progress_enabled
+from . import metrics, models
+from .losses import label_smoothing_loss
+from .profiles import TrainConfig
+from .store import RunDir, atomic_write_json, default_runs_dir, load_checkpoint, read_json, save_checkpoint
+
+
+@dataclass(frozen=True)
+class Run:
+    """A trained model with its config, per-epoch history and final metrics."""
+
+    config: TrainConfig
+    model: nn.Module
+    history: list
+    metrics: dict
+    path: Path
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_load(dataset, n_val, n_train, n_test):
+    return data_mod.load(dataset, n_val=n_val, n_train=n_train, n_test=n_test)
+
+
+def load_data(config: TrainConfig) -> data_mod.Dataset:
+    """The dataset a config trains on (cached in memory: chapters train many configs on one dataset)."""
+    return _cached_load(config.dataset, config.n_val, config.n_train, config.n_test)
+
+
+def param_groups(model: nn.Module, weight_decay: float) -> list:
+    """Two groups: parameters the model says take L2 decay (``model.decays(name)``), and the rest."""
+    decay, rest = [], []
+    for name, p in model.named_parameters():
+        (decay if weight_decay and model.decays(name) else rest).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    groups = param_groups(model, config.weight_decay)
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov)
+    return torch.optim.Adam(groups, lr=config.lr)
+
+
+def lr_factor(config: TrainConfig, step: int, total_steps: int) -> float:
+    """Learning-rate multiplier at ``step``: constant, piecewise (x ``lr_decay`` at each milestone), or linear to 0."""
+    progress = step / total_steps
+    if config.schedule == "piecewise":
+        return config.lr_decay ** sum(progress >= m for m in config.milestones)
+    if config.schedule == "linear":
+        return max(0.0, 1.0 - progress)
+    return 1.0
+
+
+def _autocast(device: torch.device):
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return torch.autocast("cpu", enabled=False)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, split: data_mod.Split, augment: str, device=None, batch_size: int = 1000,
+            with_features: bool = False):
+    """Logits (and, with ``with_features``, penultimate activations) for a whole split, on the CPU, in float32."""
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    logits, feats = [], []
+    for i in range(0, len(split), batch_size):
+        x = data_mod.prepare_batch(split.x[i:i + batch_size].to(device), augment, False, None)
+        with _autocast(device):
+            f = model.features(x)
+            out = model.head(f)
+        logits.append(out.float().cpu())
+        if with_features:
+            feats.append(f.float().cpu())
+    model.train(was_training)
+    logits = torch.cat(logits)
+    return (logits, torch.cat(feats)) if with_features else logits
+
+
+def evaluate(model: nn.Module, split: data_mod.Split, augment: str, device=None) -> dict:
+    logits = predict(model, split, augment, device)
+    return {"accuracy": metrics.accuracy(logits, split.y), "nll": metrics.nll(logits, split.y)}
+
+
+def _rng_state(device):
+    state = {"cpu": torch.get_rng_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _set_rng_state(state, device):
+    torch.set_rng_state(state["cpu"])
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
+def train(config: TrainConfig, *, runs_dir: Path | str | None = None, device=None, progress: bool | None = None,
+          on_epoch_end=None) -> Run:
+    """Train ``config`` (or load it from the run store when it is finished) and return the :class:`Run`.
+
+    ``progress=None`` shows a progress bar unless ``LSNB_PROGRESS=0``.
+    ``on_epoch_end(epoch, record)`` is called after each epoch's checkpoint is written
+    (it may raise to stop, as an interruption would).
+    """
+    device = torch.device(device) if device is not None else default_device()
+    run_dir = RunDir(Path(runs_dir) if runs_dir is not None else default_runs_dir(), config)
+    if run_dir.is_finished():
+        state = load_checkpoint(run_dir.checkpoint, map_location=device)
+        model = models.build(config, tuple(state["in_shape"]), state["num_classes"]).to(device)
+        model.load_state_dict(state["model"])
+        model.eval()
+        return Run(config, model, read_json(run_dir.history_file), read_json(run_dir.metrics_file), run_dir.path)
+
+    ds = load_data(config)
+    run_dir.prepare()
+    torch.manual_seed(config.seed)
+    model = models.build(config, ds.shape, ds.num_classes).to(device)
+    channels_last = device.type == "cuda" and len(ds.shape) == 3
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = make_optimizer(model, config)
+    steps_per_epoch = math.ceil(len(ds.train) / config.batch_size)
+    total = steps_per_epoch * config.epochs
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(config, s, total))
+    gen = torch.Generator().manual_seed(config.seed + 1_000_003)  # data order and augmentation
+    history, start_epoch = [], 0
+    if run_dir.checkpoint.exists():
+        state = load_checkpoint(run_dir.checkpoint, map_location=device)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        gen.set_state(state["data_rng"])
+        _set_rng_state(state["rng"], device)
+        history, start_epoch = state["history"], state["epoch"]
+
+    x_train, y_train = ds.train.x.to(device), ds.train.y.to(device)
+    progress = progress_enabled() if progress is None else progress
+    bar = tqdm(total=total, initial=start_epoch * steps_per_epoch, disable=not progress, unit="step", mininterval=1.0,
+               desc=f"{config.model} {config.dataset} alpha={config.alpha} seed={config.seed}", leave=False)
+    for epoch in range(start_epoch, config.epochs):
+        model.train()
+        t0 = time.perf_counter()
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device)
+        perm = torch.randperm(len(y_train), generator=gen).to(device)
+        for i in range(steps_per_epoch):
+            idx = perm[i * config.batch_size:(i + 1) * config.batch_size]
+            x = data_mod.prepare_batch(x_train[idx], config.augment, True, gen)
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last)
+            y = y_train[idx]
+            with _autocast(device):
+                logits = model(x)
+            loss = label_smoothing_loss(logits, y, config.alpha)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            loss_sum += loss.detach() * len(y)
+            correct += (logits.detach().argmax(-1) == y).sum()
+            bar.update()
+        record = {"epoch": epoch + 1, "train_loss": loss_sum.item() / len(y_train),
+                  "train_accuracy": correct.item() / len(y_train), "lr": optimizer.param_groups[0]["lr"],
+                  "seconds": time.perf_counter() - t0}
+        if ds.val is not None:
+            val = evaluate(model, ds.val, config.augment, device)
+            record.update(val_accuracy=val["accuracy"], val_nll=val["nll"])
+        history.append(record)
+        bar.set_postfix(loss=f"{record['train_loss']:.3f}", val=f"{record.get('val_accuracy', float('nan')):.3f}")
+        save_checkpoint(run_dir.checkpoint, {
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "data_rng": gen.get_state(), "rng": _rng_state(device), "history": history, "epoch": epoch + 1,
+            "in_shape": list(ds.shape), "num_classes": ds.num_classes})
+        if on_epoch_end is not None:
+            on_epoch_end(epoch + 1, record)
+    bar.close()
+
+    test = evaluate(model, ds.test, config.augment, device)
+    final = {"test_accuracy": test["accuracy"], "test_nll": test["nll"],
+             "train_seconds": sum(r["seconds"] for r in history), "device": str(device)}
+    if ds.val is not None:
+        final.update(val_accuracy=history[-1]["val_accuracy"], val_nll=history[-1]["val_nll"])
+    atomic_write_json(run_dir.history_file, history)
+    atomic_write_json(run_dir.metrics_file, final)  # last: marks the run finished
+    model.eval()
+    return Run(config, model, history, final, run_dir.path)
+
+
+def train_many(configs, **kwargs) -> list:
+    """Train (or load) each config in turn; one progress line per run."""
+    return [train(c, **kwargs) for c in configs]

@@ -1,0 +1,89 @@
+import pytest
+import torch
+
+from lsnb import models, profiles, train
+from lsnb.losses import label_smoothing_loss
+
+
+@pytest.mark.parametrize("bad", [1.5, 1.0, -0.1, "0.1", True, None])
+def test_alpha_outside_range_names_alpha(bad):
+    with pytest.raises(ValueError, match=r"^alpha=.*0 <= alpha < 1"):
+        profiles.setup("cpu", alpha=bad)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"dataset": "imagenet"}, "dataset"), ({"epochs": 0}, "epochs"), ({"epochs": -3}, "epochs"),
+    ({"epochs": 2.5}, "epochs"), ({"n_seeds": 0}, "n_seeds"), ({"seed": -1}, "seed"),
+])
+def test_bad_parameters_name_the_parameter(kwargs, name):
+    with pytest.raises(ValueError, match=rf"^{name}="):
+        profiles.setup("cpu", **kwargs)
+
+
+def test_unknown_profile_lists_the_choices():
+    with pytest.raises(ValueError, match=r"profile='gpu' is unknown: use one of smoke, cpu, paper"):
+        profiles.setup("gpu")
+
+
+def test_error_message_is_one_line():
+    with pytest.raises(ValueError) as err:
+        profiles.setup("cpu", alpha=1.5)
+    assert "\n" not in str(err.value)
+
+
+def test_setup_takes_profile_defaults():
+    s = profiles.setup("cpu", alpha=0.1, seed=3)
+    p = profiles.get_profile("cpu")
+    assert s.dataset == p.dataset == "fashion_mnist"
+    assert s.seeds == tuple(range(3, 3 + p.seeds)) and s.epochs == p.epochs
+    assert profiles.setup("paper").dataset == "mnist"
+    assert profiles.setup("cpu", dataset="imagefolder:/some/where").dataset == "imagefolder:/some/where"
+
+
+def test_config_hash_is_stable_and_sensitive():
+    a = profiles.fcn_config("cpu", alpha=0.1)
+    assert a.digest() == profiles.fcn_config("cpu", alpha=0.1).digest()
+    assert a.digest() != a.with_(alpha=0.0).digest()
+    assert a.digest() != a.with_(seed=1).digest()
+    assert profiles.TrainConfig.from_dict(a.to_dict()) == a
+
+
+@pytest.mark.parametrize("field, value", [("lr", 0.0), ("schedule", "cosine"), ("milestones", (0.8, 0.5)),
+                                          ("augment", "mixup"), ("grad_clip", -1.0), ("n_val", -1)])
+def test_trainconfig_rejects_bad_values(field, value):
+    with pytest.raises(ValueError, match=rf"^{field}="):
+        profiles.fcn_config("smoke").with_(**{field: value})
+
+
+DATASET_SHAPES = {"fashion_mnist": (1, 28, 28), "mnist": (1, 28, 28), "cifar10": (3, 32, 32), "cifar100": (3, 32, 32)}
+NUM_CLASSES = {"fashion_mnist": 10, "mnist": 10, "cifar10": 10, "cifar100": 100}
+
+
+@pytest.mark.parametrize("profile", profiles.PROFILES)
+def test_every_profile_config_builds_and_takes_training_steps(profile):
+    """Each profile's configs build their model and take two SGD steps on CPU with the right shapes."""
+    torch.manual_seed(0)
+    cfg = profiles.fcn_config(profile, alpha=0.1)
+    shape, k = DATASET_SHAPES[cfg.dataset], NUM_CLASSES[cfg.dataset]
+    model = models.build(cfg, shape, k)
+    opt = train.make_optimizer(model, cfg)
+    x = torch.randint(0, 256, (8, *shape), dtype=torch.uint8)
+    y = torch.randint(0, k, (8,))
+    before = [p.detach().clone() for p in model.parameters()]
+    from lsnb.data import prepare_batch
+    for _ in range(2):
+        logits = model(prepare_batch(x, cfg.augment, True, torch.Generator().manual_seed(0)))
+        assert logits.shape == (8, k)
+        loss = label_smoothing_loss(logits, y, cfg.alpha)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert all(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    assert model.features(prepare_batch(x, cfg.augment, False, None)).shape == (8, cfg.model_kwargs["hidden"][-1])
+
+
+def test_paper_fcn_is_hinton_1200_1200():
+    cfg = profiles.fcn_config("paper")
+    model = models.build(cfg, (1, 28, 28), 10)
+    n = sum(p.numel() for p in model.parameters())
+    assert n == 784 * 1200 + 1200 + 1200 * 1200 + 1200 + 1200 * 10 + 10

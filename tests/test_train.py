@@ -1,0 +1,151 @@
+"""The training engine and the run store, on a tiny synthetic dataset (no files, no network)."""
+import json
+
+import pytest
+import torch
+
+from lsnb import data, profiles, store, train
+
+
+def synthetic_dataset():
+    g = torch.Generator().manual_seed(0)
+    y = torch.randint(0, 4, (96,), generator=g)
+    x = (torch.rand(96, 1, 8, 8, generator=g) * 60).to(torch.uint8)
+    x[torch.arange(96), 0, y, y] = 255  # a learnable signal: a bright pixel on the diagonal
+    split = lambda idx: data.Split(x[idx], y[idx])
+    return data.Dataset("synthetic", split(slice(0, 64)), split(slice(64, 80)), split(slice(80, 96)),
+                        ("a", "b", "c", "d"))
+
+
+@pytest.fixture
+def tiny(monkeypatch):
+    """A config whose data comes from :func:`synthetic_dataset`; load_data counts its calls."""
+    calls = []
+
+    def fake_load(config):
+        calls.append(config)
+        return synthetic_dataset()
+
+    monkeypatch.setattr(train, "load_data", fake_load)
+    cfg = profiles.TrainConfig(model="fcn", dataset="fashion_mnist", alpha=0.1, seed=3, epochs=3, batch_size=16,
+                               lr=0.05, nesterov=True, schedule="linear", augment="shift2", n_val=16,
+                               model_args=(("hidden", (32, 32)), ("dropout", 0.5)))
+    return cfg, calls
+
+
+def weights(model):
+    return [p.detach().clone() for p in model.state_dict().values()]
+
+
+def same_weights(a, b):
+    return len(a) == len(b) and all(torch.equal(x, y) for x, y in zip(a, b))
+
+
+def test_train_then_load_from_store(tiny, tmp_path):
+    cfg, calls = tiny
+    run = train.train(cfg, runs_dir=tmp_path, device="cpu")
+    assert run.path == tmp_path / cfg.digest()
+    assert [h["epoch"] for h in run.history] == [1, 2, 3]
+    assert set(run.metrics) >= {"test_accuracy", "test_nll", "val_accuracy"}
+    assert json.loads((run.path / "config.json").read_text()) == cfg.to_dict()
+    assert not list(run.path.glob(".*tmp"))  # no temporary files left behind
+    again = train.train(cfg, runs_dir=tmp_path, device="cpu")
+    assert len(calls) == 1, "a finished run must be loaded, not trained (no data loaded)"
+    assert same_weights(weights(run.model), weights(again.model))
+    assert again.metrics == run.metrics and again.history == run.history
+
+
+def test_training_is_deterministic_and_learns(tiny, tmp_path):
+    cfg, _ = tiny
+    cfg = cfg.with_(epochs=10, augment="none", lr=0.2)
+    a = train.train(cfg, runs_dir=tmp_path / "a", device="cpu")
+    b = train.train(cfg, runs_dir=tmp_path / "b", device="cpu")
+    assert same_weights(weights(a.model), weights(b.model))
+    assert a.history[-1]["train_loss"] < a.history[0]["train_loss"]
+    assert a.metrics["test_accuracy"] > 0.5  # chance is 0.25
+
+
+def test_interrupted_run_resumes_to_the_same_weights(tiny, tmp_path):
+    cfg, _ = tiny
+    full = train.train(cfg, runs_dir=tmp_path / "full", device="cpu")
+
+    def interrupt(epoch, record):
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train.train(cfg, runs_dir=tmp_path / "cut", device="cpu", on_epoch_end=interrupt)
+    run_dir = tmp_path / "cut" / cfg.digest()
+    assert (run_dir / "checkpoint.pt").exists() and not (run_dir / "metrics.json").exists()
+    seen = []
+    resumed = train.train(cfg, runs_dir=tmp_path / "cut", device="cpu", on_epoch_end=lambda e, r: seen.append(e))
+    assert seen == [2, 3], "resuming must start after the last finished epoch"
+    assert same_weights(weights(full.model), weights(resumed.model))
+    assert resumed.history == [dict(h, seconds=r["seconds"]) for h, r in zip(full.history, resumed.history)]
+    assert resumed.metrics["test_accuracy"] == full.metrics["test_accuracy"]
+
+
+def test_corrupt_checkpoint_is_reported_not_used(tiny, tmp_path):
+    cfg, _ = tiny
+    run = train.train(cfg, runs_dir=tmp_path, device="cpu")
+    ckpt = run.path / "checkpoint.pt"
+    blob = bytearray(ckpt.read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    ckpt.write_bytes(bytes(blob))
+    with pytest.raises(store.CorruptCheckpoint, match="checkpoint.pt is corrupt.*delete it"):
+        train.train(cfg, runs_dir=tmp_path, device="cpu")
+    (run.path / "metrics.json").unlink()  # an unfinished run with a corrupt checkpoint: also refused
+    with pytest.raises(store.CorruptCheckpoint):
+        train.train(cfg, runs_dir=tmp_path, device="cpu")
+    ckpt.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(store.CorruptCheckpoint):
+        store.load_checkpoint(ckpt)
+
+
+def test_atomic_write_leaves_nothing_half_written(tmp_path, monkeypatch):
+    target = tmp_path / "metrics.json"
+    store.atomic_write_json(target, {"a": 1})
+
+    def boom(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store.os, "replace", boom)
+    with pytest.raises(OSError):
+        store.atomic_write_json(target, {"a": 2})
+    assert json.loads(target.read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_config_mismatch_in_run_dir_is_refused(tiny, tmp_path):
+    cfg, _ = tiny
+    run_dir = store.RunDir(tmp_path, cfg)
+    run_dir.path.mkdir(parents=True)
+    store.atomic_write_json(run_dir.path / "config.json", cfg.with_(alpha=0.2).to_dict())
+    with pytest.raises(RuntimeError, match="different config"):
+        train.train(cfg, runs_dir=tmp_path, device="cpu")
+
+
+@pytest.mark.parametrize("schedule, expected", [
+    ("constant", [1, 1, 1, 1]), ("linear", [1, 0.75, 0.5, 0.25]), ("piecewise", [1, 1, 0.1, 0.01])])
+def test_lr_schedules(schedule, expected):
+    cfg = profiles.fcn_config("smoke").with_(schedule=schedule, milestones=(0.5, 0.75), lr_decay=0.1)
+    got = [train.lr_factor(cfg, s, 4) for s in range(4)]
+    assert got == pytest.approx(expected)
+
+
+def test_weight_decay_goes_to_the_groups_the_model_names():
+    cfg = profiles.fcn_config("smoke").with_(weight_decay=5e-4)
+    from lsnb import models
+    model = models.build(cfg, (1, 28, 28), 10)
+    decay, rest = train.param_groups(model, cfg.weight_decay)
+    assert decay["weight_decay"] == 5e-4 and all(p.ndim == 2 for p in decay["params"])
+    assert rest["weight_decay"] == 0 and all(p.ndim == 1 for p in rest["params"])
+    opt = train.make_optimizer(model, cfg.with_(nesterov=True))
+    assert opt.param_groups[0]["nesterov"] and opt.param_groups[0]["momentum"] == 0.9
+
+
+def test_gradient_clipping_is_applied(tiny, tmp_path):
+    cfg, _ = tiny
+    clipped = train.train(cfg.with_(grad_clip=1e-3, epochs=1), runs_dir=tmp_path, device="cpu")
+    free = train.train(cfg.with_(epochs=1), runs_dir=tmp_path, device="cpu")
+    assert not same_weights(weights(clipped.model), weights(free.model))
