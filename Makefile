@@ -41,8 +41,8 @@ book: data
 	@for ch in $(CHAPTERS); do \
 	  echo "== $$ch (profile $(PROFILE))"; \
 	  $(PY) -m jupytext --quiet --to ipynb --output $(BUILD)/.$$ch.src.ipynb notebooks/$$ch.md && \
-	  $(VENV)/bin/papermill --progress-bar --log-level WARNING --cwd $(CURDIR) \
-	    -p profile $(PROFILE) -p results_dir $(CURDIR)/$(BUILD)/results $(BUILD)/.$$ch.src.ipynb $(BUILD)/$$ch.ipynb \
+	  $(VENV)/bin/papermill --log-output --no-progress-bar --cwd $(CURDIR) \
+	    -p profile $(PROFILE) -p results_dir $(BUILD)/results $(BUILD)/.$$ch.src.ipynb $(BUILD)/$$ch.ipynb \
 	    || exit 1; \
 	  rm -f $(BUILD)/.$$ch.src.ipynb; \
 	done

@@ -34,8 +34,9 @@ def target_vectors(num_classes: int, alpha: float, label: int = 0, class_names=N
     ax.set_ylim(5e-3, 1.5)
     ax.set_ylabel("target probability (log scale)")
     ax.set_xlabel("class k")
-    ax.tick_params(axis="x", rotation=30)
-    ax.legend(loc="lower left", fontsize="small", title=None)
+    if class_names:
+        ax.tick_params(axis="x", rotation=30, labelsize="small")
+    ax.legend(loc="upper right", fontsize="small", title=None)
     fig.tight_layout()
     return fig
 
@@ -50,13 +51,15 @@ def training_curves(runs):
     """Training loss and validation accuracy against epoch, one colour per alpha, band = spread over seeds."""
     df = history_frame(runs)
     df["alpha"] = df["alpha"].map(lambda a: f"{a:g}")
+    if "val_accuracy" in df:
+        df["val_accuracy"] *= 100
     has_val = "val_accuracy" in df
     fig, axes = plt.subplots(1, 2 if has_val else 1, figsize=(PAGE_WIDTH, 3.2), squeeze=False)
     sns.lineplot(df, x="epoch", y="train_loss", hue="alpha", marker="o", errorbar="sd", ax=axes[0, 0])
     axes[0, 0].set_ylabel("training loss H(y_LS, p) (nats)")
     if has_val:
         sns.lineplot(df, x="epoch", y="val_accuracy", hue="alpha", marker="o", errorbar="sd", ax=axes[0, 1])
-        axes[0, 1].set_ylabel("validation accuracy (fraction)")
+        axes[0, 1].set_ylabel("validation accuracy (%)")
         axes[0, 1].legend_.remove()
     for ax in axes[0]:
         ax.set_xlabel("epoch")

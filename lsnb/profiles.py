@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 PROFILES = ("smoke", "cpu", "paper")
 DATASETS = ("fashion_mnist", "mnist", "cifar10", "cifar100")
-MODELS = ("fcn",)
+MODELS = ("fcn", "alexnet", "resnet")
 AUGMENTATIONS = ("none", "shift2", "cifar", "alexnet")
 SCHEDULES = ("constant", "piecewise", "linear")
 OPTIMIZERS = ("sgd", "adam")

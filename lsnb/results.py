@@ -59,7 +59,7 @@ def render_scorecard(results_dir: Path | str) -> str:
     out = []
     for f in files:
         r = read_json(f)
-        out += [f"### {r['title']}", "", f"Run: {r['setup']}", "",
+        out += [f"## {r['title']}", "", f"Run: {r['setup']}", "",
                 "| claim | paper | this book | verdict |", "|---|---|---|---|"]
         for c in r["claims"]:
             verdict = c["verdict"] + (f" ({c['note']})" if c.get("note") else "")

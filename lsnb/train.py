@@ -171,7 +171,7 @@ def train(config: TrainConfig, *, runs_dir: Path | str | None = None, device=Non
 
     x_train, y_train = ds.train.x.to(device), ds.train.y.to(device)
     progress = progress_enabled() if progress is None else progress
-    bar = tqdm(total=total, initial=start_epoch * steps_per_epoch, disable=not progress, unit="step", mininterval=1.0,
+    bar = tqdm(total=total, initial=start_epoch * steps_per_epoch, disable=not progress, unit="step", mininterval=5.0,
                desc=f"{config.model} {config.dataset} alpha={config.alpha} seed={config.seed}", leave=False)
     for epoch in range(start_epoch, config.epochs):
         model.train()

@@ -1,0 +1,87 @@
+"""The chapter sources, their paired copies for Colab, the golden notebooks and papermill's checks."""
+import json
+import os
+import re
+
+import jupytext
+import nbformat
+import papermill
+import pytest
+import yaml
+
+from conftest import ROOT
+
+CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.md"))
+
+
+def test_there_are_chapters():
+    assert CHAPTERS and CHAPTERS[0] == "01_label_smoothing"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_paired_ipynb_is_in_sync_and_stripped(chapter):
+    source = jupytext.read(ROOT / "notebooks" / f"{chapter}.md")
+    paired = nbformat.read(ROOT / "notebooks" / f"{chapter}.ipynb", as_version=4)
+    strip = lambda nb: [(c.cell_type, c.source.strip()) for c in nb.cells]
+    assert strip(source) == strip(paired), f"run `make pair`: notebooks/{chapter}.ipynb is out of date"
+    assert all(not c.get("outputs") for c in paired.cells if c.cell_type == "code")
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_parameters_cell(chapter):
+    nb = jupytext.read(ROOT / "notebooks" / f"{chapter}.md")
+    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1, "exactly one cell tagged `parameters` (papermill)"
+    names = set(re.findall(r"^(\w+)\s*=", cells[0].source, flags=re.M))
+    assert {"profile", "alpha", "dataset", "seed", "runs_dir"} <= names
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_launch_links_point_at_the_committed_notebook(chapter):
+    text = (ROOT / "notebooks" / f"{chapter}.md").read_text()
+    links = re.findall(r"https://colab\.research\.google\.com/github/\S+?\.ipynb", text)
+    assert links and all(link.endswith(f"/notebooks/{chapter}.ipynb") for link in links)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_no_training_loop_or_model_in_a_notebook(chapter):
+    code = "\n".join(c.source for c in jupytext.read(ROOT / "notebooks" / f"{chapter}.md").cells
+                     if c.cell_type == "code")
+    for forbidden in (".backward(", "optimizer.step", "nn.Module", "class "):
+        assert forbidden not in code, f"{chapter} defines {forbidden!r}: put it in lsnb"
+
+
+def test_every_chapter_is_in_the_toc_and_has_a_golden_notebook():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    for chapter in CHAPTERS:
+        assert f"book/chapters/{chapter}" in files
+        assert (ROOT / "tests" / "golden" / f"{chapter}.ipynb").exists(), "run `make golden`"
+        assert (ROOT / "tests" / "golden" / "results" / f"{chapter}.json").exists(), "run `make golden`"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_golden_notebook_is_the_current_source_on_smoke(chapter):
+    golden = nbformat.read(ROOT / "tests" / "golden" / f"{chapter}.ipynb", as_version=4)
+    source = jupytext.read(ROOT / "notebooks" / f"{chapter}.md")
+    ours = [c.source.strip() for c in golden.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    assert ours == [c.source.strip() for c in source.cells], "run `make golden`: the golden notebook is stale"
+    injected = [c.source for c in golden.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert injected and 'profile = "smoke"' in injected[0]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_papermill_rejects_bad_alpha_before_any_work(chapter, tmp_path):
+    nb = jupytext.read(ROOT / "notebooks" / f"{chapter}.md")
+    src = tmp_path / "in.ipynb"
+    nbformat.write(nb, src)
+    runs = tmp_path / "runs"
+    with pytest.raises(papermill.PapermillExecutionError) as err:
+        papermill.execute_notebook(str(src), str(tmp_path / "out.ipynb"), kernel_name="python3",
+                                   parameters={"alpha": 1.5, "profile": "smoke", "runs_dir": str(runs)},
+                                   progress_bar=False, cwd=str(ROOT))
+    assert err.value.ename == "ValueError" and err.value.evalue.startswith("alpha=1.5")
+    assert not runs.exists(), "no training may start before the parameters are validated"
+    out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    executed = [c for c in out.cells if c.cell_type == "code" and c.get("execution_count")]
+    assert len(executed) <= 3, "the error must come from the first cells"
