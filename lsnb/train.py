@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,10 +86,24 @@ def lr_factor(config: TrainConfig, step: int, total_steps: int) -> float:
     return 1.0
 
 
-def _autocast(device: torch.device):
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return torch.autocast("cpu", enabled=False)
+def cpu_has_native_bf16() -> bool:
+    """True on CPUs with bf16 matrix units (Intel AMX, AVX512-BF16), where oneDNN runs bf16 matmuls fast."""
+    try:
+        return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
+    except AttributeError:  # an older torch without these probes
+        return False
+
+
+def training_precision(device: torch.device) -> str:
+    """``"bf16"`` (autocast) on CUDA and on CPUs with native bf16 matmuls, else ``"fp32"``.
+
+    ``LSNB_PRECISION=fp32`` forces full precision. Like AMP on a GPU, the choice
+    depends on the hardware, so it is recorded in each run's ``metrics.json``.
+    Evaluation (:func:`predict`) always runs in float32.
+    """
+    if os.environ.get("LSNB_PRECISION", "auto") == "fp32":
+        return "fp32"
+    return "bf16" if device.type == "cuda" or cpu_has_native_bf16() else "fp32"
 
 
 @torch.no_grad()
@@ -101,9 +116,8 @@ def predict(model: nn.Module, split: data_mod.Split, augment: str, device=None, 
     logits, feats = [], []
     for i in range(0, len(split), batch_size):
         x = data_mod.prepare_batch(split.x[i:i + batch_size].to(device), augment, False, None)
-        with _autocast(device):
-            f = model.features(x)
-            out = model.head(f)
+        f = model.features(x)
+        out = model.head(f)
         logits.append(out.float().cpu())
         if with_features:
             feats.append(f.float().cpu())
@@ -170,6 +184,7 @@ def train(config: TrainConfig, *, runs_dir: Path | str | None = None, device=Non
         history, start_epoch = state["history"], state["epoch"]
 
     x_train, y_train = ds.train.x.to(device), ds.train.y.to(device)
+    precision = training_precision(device)
     progress = progress_enabled() if progress is None else progress
     bar = tqdm(total=total, initial=start_epoch * steps_per_epoch, disable=not progress, unit="step", mininterval=5.0,
                desc=f"{config.model} {config.dataset} alpha={config.alpha} seed={config.seed}", leave=False)
@@ -185,7 +200,7 @@ def train(config: TrainConfig, *, runs_dir: Path | str | None = None, device=Non
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             y = y_train[idx]
-            with _autocast(device):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
                 logits = model(x)
             loss = label_smoothing_loss(logits, y, config.alpha)
             optimizer.zero_grad(set_to_none=True)
@@ -215,7 +230,8 @@ def train(config: TrainConfig, *, runs_dir: Path | str | None = None, device=Non
 
     test = evaluate(model, ds.test, config.augment, device)
     final = {"test_accuracy": test["accuracy"], "test_nll": test["nll"],
-             "train_seconds": sum(r["seconds"] for r in history), "device": str(device)}
+             "train_seconds": sum(r["seconds"] for r in history), "device": str(device),
+             "precision": precision}
     if ds.val is not None:
         final.update(val_accuracy=history[-1]["val_accuracy"], val_nll=history[-1]["val_nll"])
     atomic_write_json(run_dir.history_file, history)

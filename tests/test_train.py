@@ -65,7 +65,9 @@ def test_training_is_deterministic_and_learns(tiny, tmp_path):
     assert a.metrics["test_accuracy"] > 0.5  # chance is 0.25
 
 
-def test_interrupted_run_resumes_to_the_same_weights(tiny, tmp_path):
+@pytest.mark.parametrize("precision", ["auto", "fp32"])
+def test_interrupted_run_resumes_to_the_same_weights(tiny, tmp_path, monkeypatch, precision):
+    monkeypatch.setenv("LSNB_PRECISION", precision)
     cfg, _ = tiny
     full = train.train(cfg, runs_dir=tmp_path / "full", device="cpu")
 
@@ -83,6 +85,15 @@ def test_interrupted_run_resumes_to_the_same_weights(tiny, tmp_path):
     assert same_weights(weights(full.model), weights(resumed.model))
     assert resumed.history == [dict(h, seconds=r["seconds"]) for h, r in zip(full.history, resumed.history)]
     assert resumed.metrics["test_accuracy"] == full.metrics["test_accuracy"]
+    assert resumed.metrics["precision"] == train.training_precision(torch.device("cpu"))
+
+
+def test_precision_follows_the_hardware_and_can_be_forced(monkeypatch):
+    monkeypatch.setenv("LSNB_PRECISION", "fp32")
+    assert train.training_precision(torch.device("cpu")) == "fp32"
+    monkeypatch.setenv("LSNB_PRECISION", "auto")
+    expected = "bf16" if train.cpu_has_native_bf16() else "fp32"
+    assert train.training_precision(torch.device("cpu")) == expected
 
 
 def test_corrupt_checkpoint_is_reported_not_used(tiny, tmp_path):
