@@ -76,3 +76,57 @@ def metric_vs_alpha(table: pd.DataFrame, y: str, ylabel: str):
     ax.set_ylabel(ylabel)
     fig.tight_layout()
     return fig
+
+
+def projection_row(axes, projections, titles, class_names, markers=("o", "s", "^")) -> None:
+    """One row of the paper's Figure 1: projected activations per split/alpha, templates as black stars.
+
+    All panels of the row share the same axis limits (the caller creates the row with
+    ``sharex``/``sharey``), so the change of scale between alphas is visible.
+    """
+    palette = sns.color_palette("colorblind", 3)
+    for ax, p, title in zip(axes, projections, titles):
+        for k in range(3):
+            pts = p.points[p.labels == k]
+            ax.scatter(pts[:, 0], pts[:, 1], s=4, alpha=0.35, color=palette[k], marker=markers[k],
+                       label=class_names[k], rasterized=True)
+        ax.scatter(p.templates[:, 0], p.templates[:, 1], marker="*", s=140, color="black", edgecolor="white",
+                   linewidth=0.6, zorder=3, label="templates")
+        ax.set_title(title, fontsize="small")
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.tick_params(labelsize="x-small")
+
+
+def projection_figure(rows, class_names_per_row, row_titles):
+    """The paper's Figure 1: one row per model (and class triple), four columns:
+    train / validation without label smoothing, train / validation with it."""
+    n = len(rows)
+    fig, axes = plt.subplots(n, 4, figsize=(PAGE_WIDTH, 2.1 * n + 0.4), squeeze=False)
+    for r, (projections, names, title) in enumerate(zip(rows, class_names_per_row, row_titles)):
+        projection_row(axes[r], projections["panels"], projections["titles"], names)
+        lim = max(max(p.points.abs().max().item(), p.templates.abs().max().item()) for p in projections["panels"])
+        lim *= 1.05
+        for ax in axes[r]:
+            ax.set_xlim(-lim, lim)
+            ax.set_ylim(-lim, lim)
+        axes[r, 0].set_ylabel(title, fontsize="small")
+        axes[r, -1].legend(fontsize="xx-small", loc="upper left", bbox_to_anchor=(1.02, 1), markerscale=2)
+    fig.tight_layout()
+    return fig
+
+
+def geometry_vs_alpha(table: pd.DataFrame):
+    """The three geometry numbers against alpha, one line per model, train and validation."""
+    metrics = [("nc1", "within / between class spread"), ("wrong_template_spread", "CV of wrong-template distances"),
+               ("projection_scale", "projection scale (activation units)")]
+    fig, axes = plt.subplots(1, 3, figsize=(PAGE_WIDTH, 2.8))
+    for ax, (col, label) in zip(axes, metrics):
+        sns.lineplot(table, x="alpha", y=col, hue="model", style="split", marker="o", ax=ax, errorbar="sd")
+        ax.set_xlabel("label smoothing alpha")
+        ax.set_ylabel(label, fontsize="small")
+        ax.set_yscale("log")
+        if ax is not axes[-1]:
+            ax.get_legend().remove()
+    axes[-1].legend(fontsize="xx-small", loc="upper left", bbox_to_anchor=(1.02, 1))
+    fig.tight_layout()
+    return fig

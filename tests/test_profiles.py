@@ -59,11 +59,15 @@ DATASET_SHAPES = {"fashion_mnist": (1, 28, 28), "mnist": (1, 28, 28), "cifar10":
 NUM_CLASSES = {"fashion_mnist": 10, "mnist": 10, "cifar10": 10, "cifar100": 100}
 
 
+BUILDERS = [profiles.fcn_config, profiles.alexnet_config, profiles.resnet_config]
+
+
+@pytest.mark.parametrize("builder", BUILDERS, ids=lambda b: b.__name__)
 @pytest.mark.parametrize("profile", profiles.PROFILES)
-def test_every_profile_config_builds_and_takes_training_steps(profile):
+def test_every_profile_config_builds_and_takes_training_steps(profile, builder):
     """Each profile's configs build their model and take two SGD steps on CPU with the right shapes."""
     torch.manual_seed(0)
-    cfg = profiles.fcn_config(profile, alpha=0.1)
+    cfg = builder(profile, alpha=0.1)
     shape, k = DATASET_SHAPES[cfg.dataset], NUM_CLASSES[cfg.dataset]
     model = models.build(cfg, shape, k)
     opt = train.make_optimizer(model, cfg)
@@ -79,7 +83,14 @@ def test_every_profile_config_builds_and_takes_training_steps(profile):
         loss.backward()
         opt.step()
     assert all(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
-    assert model.features(prepare_batch(x, cfg.augment, False, None)).shape == (8, cfg.model_kwargs["hidden"][-1])
+    assert model.features(prepare_batch(x, cfg.augment, False, None)).shape == (8, model.head.in_features)
+
+
+def test_paper_profile_uses_the_papers_models_and_data():
+    alex, res = profiles.alexnet_config("paper"), profiles.resnet_config("paper")
+    assert (alex.dataset, res.dataset, res.model_kwargs["depth"]) == ("cifar10", "cifar100", 56)
+    assert (res.epochs, res.milestones, res.weight_decay, res.momentum) == (182, (0.5, 0.75), 2e-4, 0.9)
+    assert alex.weight_decay == 0.004 and alex.augment == "alexnet"
 
 
 def test_paper_fcn_is_hinton_1200_1200():
