@@ -95,15 +95,24 @@ def nc1_ratio(features: torch.Tensor, labels: torch.Tensor) -> float:
 
 
 def wrong_template_spread(features: torch.Tensor, labels: torch.Tensor, head: nn.Linear) -> float:
-    """How unequal the distances to the wrong templates are: mean over examples of std/mean of
-    ``||[x, 1] - w_k||`` over the wrong classes k (0 = exactly equidistant, the paper's claim for LS)."""
+    """How unequal the squared distances to the wrong templates are, relative to the margin.
+
+    With ``d_k = ||[x, 1] - w_k||^2``: the mean over examples of the standard deviation of
+    ``d_k`` over the wrong classes, divided by the mean over examples of the margin
+    ``mean_{k != y} d_k - d_y``. By eq. (logit = -d/2 + const) this is the spread of the
+    wrong logits in units of the correct logit's lead, so it does not depend on the
+    scale of the activations. 0 means exactly equidistant wrong templates, the paper's
+    claim for label smoothing.
+    """
     x = with_bias_coordinate(features.double())
     w = templates(head).double()
-    d = torch.cdist(x, w)                                          # N x K
+    d = torch.cdist(x, w).pow(2)                                    # N x K
+    n = torch.arange(len(labels))
     wrong = torch.ones_like(d, dtype=torch.bool)
-    wrong[torch.arange(len(labels)), labels] = False
-    d = d[wrong].view(len(labels), -1)
-    return (d.std(1) / d.mean(1)).mean().item()
+    wrong[n, labels] = False
+    d_wrong = d[wrong].view(len(labels), -1)
+    margin = d_wrong.mean(1) - d[n, labels]
+    return (d_wrong.std(1).mean() / margin.mean()).item()
 
 
 def projection_scale(p: Projection) -> float:

@@ -112,11 +112,11 @@ class AlexNet(nn.Module):
 class PreActBlock(nn.Module):
     """ResNet v2 basic block: BN-ReLU-conv3x3-BN-ReLU-conv3x3, projection shortcut on the pre-activation."""
 
-    def __init__(self, c_in: int, c_out: int, stride: int, project: bool):
+    def __init__(self, c_in: int, c_out: int, stride: int, project: bool, bn_decay: float):
         super().__init__()
-        self.bn1 = nn.BatchNorm2d(c_in, momentum=0.003, eps=1e-5)   # TF: decay 0.997
+        self.bn1 = nn.BatchNorm2d(c_in, momentum=1 - bn_decay, eps=1e-5)
         self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(c_out, momentum=0.003, eps=1e-5)
+        self.bn2 = nn.BatchNorm2d(c_out, momentum=1 - bn_decay, eps=1e-5)
         self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
         self.shortcut = nn.Conv2d(c_in, c_out, 1, stride, bias=False) if project else None
 
@@ -134,10 +134,13 @@ class ResNetV2(nn.Module):
     3x3 stem conv with 16 filters (no BN-ReLU after it: v2 puts them inside the
     blocks), three stages of n blocks with widths 16/32/64 and strides 1/2/2, a
     projection shortcut on each stage's first block, then the final BN-ReLU, global
-    average pooling and the dense layer.
+    average pooling and the dense layer. ``bn_decay`` is TF's batch-norm moving-average
+    decay (0.997 in the official model, which trains for 70k steps; short schedules need
+    a faster average such as PyTorch's default 0.9, or the test-time statistics lag).
     """
 
-    def __init__(self, in_shape: tuple, num_classes: int, depth: int = 56, widths=(16, 32, 64)):
+    def __init__(self, in_shape: tuple, num_classes: int, depth: int = 56, widths=(16, 32, 64),
+                 bn_decay: float = 0.997):
         super().__init__()
         if (depth - 2) % 6:
             raise ValueError(f"depth={depth} is not allowed: a CIFAR ResNet has depth 6n + 2 (20, 32, 44, 56, 110)")
@@ -146,10 +149,10 @@ class ResNetV2(nn.Module):
         blocks, c_in = [], widths[0]
         for stage, (c_out, stride) in enumerate(zip(widths, (1, 2, 2))):
             for i in range(n):
-                blocks.append(PreActBlock(c_in, c_out, stride if i == 0 else 1, project=i == 0))
+                blocks.append(PreActBlock(c_in, c_out, stride if i == 0 else 1, project=i == 0, bn_decay=bn_decay))
                 c_in = c_out
         self.blocks = nn.Sequential(*blocks)
-        self.bn = nn.BatchNorm2d(c_in, momentum=0.003, eps=1e-5)
+        self.bn = nn.BatchNorm2d(c_in, momentum=1 - bn_decay, eps=1e-5)
         self.head = nn.Linear(c_in, num_classes)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):

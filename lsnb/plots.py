@@ -90,10 +90,10 @@ def projection_row(axes, projections, titles, class_names, markers=("o", "s", "^
             pts = p.points[p.labels == k]
             ax.scatter(pts[:, 0], pts[:, 1], s=4, alpha=0.35, color=palette[k], marker=markers[k],
                        label=class_names[k], rasterized=True)
-        ax.scatter(p.templates[:, 0], p.templates[:, 1], marker="*", s=140, color="black", edgecolor="white",
+        ax.scatter(p.templates[:, 0], p.templates[:, 1], marker="*", s=90, color="black", edgecolor="white",
                    linewidth=0.6, zorder=3, label="templates")
         ax.set_title(title, fontsize="small")
-        ax.set_aspect("equal", adjustable="datalim")
+        ax.set_aspect("equal", adjustable="box")
         ax.tick_params(labelsize="x-small")
 
 
@@ -101,7 +101,7 @@ def projection_figure(rows, class_names_per_row, row_titles):
     """The paper's Figure 1: one row per model (and class triple), four columns:
     train / validation without label smoothing, train / validation with it."""
     n = len(rows)
-    fig, axes = plt.subplots(n, 4, figsize=(PAGE_WIDTH, 2.1 * n + 0.4), squeeze=False)
+    fig, axes = plt.subplots(n, 4, figsize=(PAGE_WIDTH, 1.75 * n + 0.3), squeeze=False)
     for r, (projections, names, title) in enumerate(zip(rows, class_names_per_row, row_titles)):
         projection_row(axes[r], projections["panels"], projections["titles"], names)
         lim = max(max(p.points.abs().max().item(), p.templates.abs().max().item()) for p in projections["panels"])
@@ -110,14 +110,14 @@ def projection_figure(rows, class_names_per_row, row_titles):
             ax.set_xlim(-lim, lim)
             ax.set_ylim(-lim, lim)
         axes[r, 0].set_ylabel(title, fontsize="small")
-        axes[r, -1].legend(fontsize="xx-small", loc="upper left", bbox_to_anchor=(1.02, 1), markerscale=2)
+        axes[r, -1].legend(fontsize="xx-small", loc="upper left", bbox_to_anchor=(1.02, 1), markerscale=1.5)
     fig.tight_layout()
     return fig
 
 
 def geometry_vs_alpha(table: pd.DataFrame):
     """The three geometry numbers against alpha, one line per model, train and validation."""
-    metrics = [("nc1", "within / between class spread"), ("wrong_template_spread", "CV of wrong-template distances"),
+    metrics = [("nc1", "within / between class spread"), ("wrong_template_spread", "wrong-distance spread / margin"),
                ("projection_scale", "projection scale (activation units)")]
     fig, axes = plt.subplots(1, 3, figsize=(PAGE_WIDTH, 2.8))
     for ax, (col, label) in zip(axes, metrics):
@@ -128,5 +128,41 @@ def geometry_vs_alpha(table: pd.DataFrame):
         if ax is not axes[-1]:
             ax.get_legend().remove()
     axes[-1].legend(fontsize="xx-small", loc="upper left", bbox_to_anchor=(1.02, 1))
+    fig.tight_layout()
+    return fig
+
+
+def reliability_diagrams(panels: dict):
+    """The paper's Figure 2 style: per model, accuracy against confidence for several variants
+    (dashed diagonal = perfect calibration). ``panels`` maps a title to ``{label: reliability dict}``."""
+    n = len(panels)
+    fig, axes = plt.subplots(1, n, figsize=(PAGE_WIDTH, PAGE_WIDTH / max(n, 2.5) + 0.5), squeeze=False,
+                             sharey=True)
+    for ax, (title, curves) in zip(axes[0], panels.items()):
+        ax.plot([0, 1], [0, 1], "--", color="0.5", linewidth=1)
+        for (label, r), marker in zip(curves.items(), ("o", "s", "^", "D")):
+            keep = r["count"] > 0
+            ax.plot(r["confidence"][keep], r["accuracy"][keep], marker=marker, markersize=4, label=label)
+        ax.set_title(title, fontsize="small")
+        ax.set_xlabel("confidence")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_aspect("equal")
+    axes[0, 0].set_ylabel("accuracy")
+    axes[0, -1].legend(fontsize="xx-small", loc="upper left", bbox_to_anchor=(1.02, 1))
+    fig.tight_layout()
+    return fig
+
+
+def curves_vs(table: pd.DataFrame, x: str, ys, xlabel: str, hue: str = "model", style: str | None = None):
+    """Small multiples of several columns against one parameter (alpha or temperature)."""
+    fig, axes = plt.subplots(1, len(ys), figsize=(PAGE_WIDTH, 2.8), squeeze=False)
+    for ax, (col, label) in zip(axes[0], ys):
+        sns.lineplot(table, x=x, y=col, hue=hue, style=style, marker="o", markersize=4, ax=ax, errorbar="sd")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(label, fontsize="small")
+        if ax is not axes[0, -1]:
+            ax.get_legend().remove()
+    axes[0, -1].legend(fontsize="xx-small", loc="upper left", bbox_to_anchor=(1.02, 1))
     fig.tight_layout()
     return fig

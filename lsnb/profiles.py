@@ -159,7 +159,7 @@ class Profile:
 
 
 # The cpu profile's convolutional nets: sized so that chapter 2 trains in minutes on 2 cores.
-CPU_ALEXNET_EPOCHS, CPU_RESNET_DEPTH, CPU_RESNET_EPOCHS, CPU_CONV_N_TRAIN = 4, 20, 3, 20000
+CPU_ALEXNET_EPOCHS, CPU_RESNET_DEPTH, CPU_RESNET_EPOCHS, CPU_CONV_N_TRAIN = 5, 20, 5, 20000
 
 PROFILE_TABLE = {
     "smoke": Profile("smoke", "fashion_mnist", seeds=2, epochs=1, n_train=2000, n_val=500, n_test=1000,
@@ -228,7 +228,9 @@ def resnet_config(profile: str, *, dataset: str | None = None, alpha: float = 0.
 
     SGD momentum 0.9, lr 0.1, batch 128, weight decay 2e-4 on all but batch-norm
     parameters, lr x0.1 at epochs 91 and 136 of 182 (fractions 0.5 and 0.75 of any
-    schedule), pad-4 random crops and flips, per-image standardisation.
+    schedule), pad-4 random crops and flips, per-image standardisation. Batch-norm
+    statistics average with TF's decay 0.997 on the paper's 70k-step schedule and with
+    0.9 on the short ones.
     """
     p = get_profile(profile)
     return TrainConfig(
@@ -237,7 +239,16 @@ def resnet_config(profile: str, *, dataset: str | None = None, alpha: float = 0.
         optimizer="sgd", lr=0.1, momentum=0.9, weight_decay=2e-4,
         schedule="piecewise", milestones=(0.5, 0.75), lr_decay=0.1, augment="cifar",
         n_train=p.conv_n_train, n_val=p.n_val, n_test=p.n_test,
-        model_args=(("depth", depth or p.resnet_depth),))
+        model_args=(("depth", depth or p.resnet_depth), ("bn_decay", 0.997 if profile == "paper" else 0.9)))
+
+
+# The networks of the paper's Table 2 (and the FCN of chapter 1), by the name the book uses.
+TABLE2_MODELS = {"FCN": fcn_config, "AlexNet": alexnet_config, "ResNet": resnet_config}
+
+
+def configs(builder, profile: str, *, dataset: str | None, alphas, seeds) -> list:
+    """One config per (alpha, seed) for a model builder such as :func:`alexnet_config`."""
+    return [builder(profile, dataset=dataset, alpha=a, seed=s) for a in alphas for s in seeds]
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,26 @@ def evaluate(model: nn.Module, split: data_mod.Split, augment: str, device=None)
     return {"accuracy": metrics.accuracy(logits, split.y), "nll": metrics.nll(logits, split.y)}
 
 
+def split_logits(run: Run, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Float32 logits and labels of a finished run on its ``"val"`` or ``"test"`` split.
+
+    Computed once and kept in the run's folder (``logits_<split>.pt``, checksummed like
+    a checkpoint), so that every chapter evaluating the same model reads them back.
+    """
+    if split not in ("val", "test"):
+        raise ValueError(f"split={split!r} is unknown: use 'val' or 'test'")
+    path = Path(run.path) / f"logits_{split}.pt"
+    if path.exists():
+        blob = load_checkpoint(path)
+        return blob["logits"], blob["labels"]
+    data_split = getattr(load_data(run.config), split)
+    if data_split is None:
+        raise ValueError(f"{run.config.dataset} run {run.path.name} has no validation split (n_val=0)")
+    logits = predict(run.model, data_split, run.config.augment)
+    save_checkpoint(path, {"logits": logits, "labels": data_split.y})
+    return logits, data_split.y
+
+
 def _rng_state(device):
     state = {"cpu": torch.get_rng_state()}
     if device.type == "cuda":

@@ -160,3 +160,16 @@ def test_gradient_clipping_is_applied(tiny, tmp_path):
     clipped = train.train(cfg.with_(grad_clip=1e-3, epochs=1), runs_dir=tmp_path, device="cpu")
     free = train.train(cfg.with_(epochs=1), runs_dir=tmp_path, device="cpu")
     assert not same_weights(weights(clipped.model), weights(free.model))
+
+
+def test_split_logits_are_computed_once_and_kept(tiny, tmp_path):
+    cfg, calls = tiny
+    run = train.train(cfg, runs_dir=tmp_path, device="cpu")
+    logits, labels = train.split_logits(run, "test")
+    assert logits.shape == (16, 4) and labels.shape == (16,)
+    torch.testing.assert_close(logits, train.predict(run.model, synthetic_dataset().test, cfg.augment))
+    n_loads = len(calls)
+    again, _ = train.split_logits(run, "test")
+    assert len(calls) == n_loads and torch.equal(again, logits)  # read back, no data loaded
+    with pytest.raises(ValueError, match="split='train'"):
+        train.split_logits(run, "train")
