@@ -62,6 +62,14 @@ def test_lrn_translation_equals_tf_formula():
     window = torch.stack([sq[:, c:c + 2 * r + 1].sum(1) for c in range(16)], 1)
     expected = x / (bias + alpha * window).pow(beta)
     torch.testing.assert_close(models.tf_lrn()(x), expected)
+    torch.testing.assert_close(models.ChannelLRN()(x), expected)
+
+
+def test_fast_lrn_has_the_gradient_of_torchs():
+    x = (torch.randn(2, 64, 5, 5) * 3).requires_grad_()
+    (g_fast,) = torch.autograd.grad(models.ChannelLRN()(x).sin().sum(), x)
+    (g_torch,) = torch.autograd.grad(models.tf_lrn()(x).sin().sum(), x)
+    torch.testing.assert_close(g_fast, g_torch, rtol=1e-4, atol=1e-5)
 
 
 def test_maxpool_same_matches_tf_shapes():
