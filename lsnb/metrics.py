@@ -97,7 +97,6 @@ def classwise_ece(logits: torch.Tensor, labels: torch.Tensor, n_bins: int = 15, 
         p = probs[:, c]
         hit = (labels == c).double()
         idx = _bin_index(p, n_bins)
-        count = torch.bincount(idx, minlength=n_bins).double()
         gap = (torch.bincount(idx, weights=hit, minlength=n_bins) - torch.bincount(idx, weights=p, minlength=n_bins))
         total += (gap.abs() / n).sum().item()
     return total / k

@@ -3,6 +3,7 @@
 * ``config.json``   -- the full :class:`~lsnb.profiles.TrainConfig` (its hash is the folder name);
 * ``checkpoint.pt`` -- model, optimiser and RNG states after the last finished epoch;
 * ``history.json``  -- per-epoch training curves;
+* ``logits_test.pt`` (and ``logits_val.pt`` once asked for) -- float32 logits for the evaluation chapters;
 * ``metrics.json``  -- written last: its presence means the run is finished.
 
 Every file is written to a temporary name in the same folder and renamed into place,
@@ -72,6 +73,11 @@ def load_checkpoint(path: Path, map_location="cpu") -> dict:
         raise CorruptCheckpoint(
             f"{path} is corrupt (its checksum does not match its contents); delete it to retrain that run")
     return torch.load(io.BytesIO(payload), map_location=map_location, weights_only=False)
+
+
+def logits_path(run_path: Path, split: str) -> Path:
+    """Where a finished run keeps its float32 logits on ``split`` (``"val"`` or ``"test"``)."""
+    return Path(run_path) / f"logits_{split}.pt"
 
 
 class RunDir:

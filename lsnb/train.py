@@ -33,7 +33,8 @@ from .book import progress_enabled
 from . import metrics, models
 from .losses import label_smoothing_loss
 from .profiles import TrainConfig
-from .store import RunDir, atomic_write_json, default_runs_dir, load_checkpoint, read_json, save_checkpoint
+from .store import (RunDir, atomic_write_json, default_runs_dir, load_checkpoint, logits_path, read_json,
+                    save_checkpoint)
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ def split_logits(run: Run, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     """
     if split not in ("val", "test"):
         raise ValueError(f"split={split!r} is unknown: use 'val' or 'test'")
-    path = Path(run.path) / f"logits_{split}.pt"
+    path = logits_path(run.path, split)
     if path.exists():
         blob = load_checkpoint(path)
         return blob["logits"], blob["labels"]
@@ -248,8 +249,9 @@ def train(config: TrainConfig, *, runs_dir: Path | str | None = None, device=Non
             on_epoch_end(epoch + 1, record)
     bar.close()
 
-    test = evaluate(model, ds.test, config.augment, device)
-    final = {"test_accuracy": test["accuracy"], "test_nll": test["nll"],
+    test_logits = predict(model, ds.test, config.augment, device)
+    save_checkpoint(logits_path(run_dir.path, "test"), {"logits": test_logits, "labels": ds.test.y})
+    final = {"test_accuracy": metrics.accuracy(test_logits, ds.test.y), "test_nll": metrics.nll(test_logits, ds.test.y),
              "train_seconds": sum(r["seconds"] for r in history), "device": str(device),
              "precision": precision}
     if ds.val is not None:

@@ -165,11 +165,15 @@ def test_gradient_clipping_is_applied(tiny, tmp_path):
 def test_split_logits_are_computed_once_and_kept(tiny, tmp_path):
     cfg, calls = tiny
     run = train.train(cfg, runs_dir=tmp_path, device="cpu")
+    assert (run.path / "logits_test.pt").exists()  # written by training, beside metrics.json
     logits, labels = train.split_logits(run, "test")
     assert logits.shape == (16, 4) and labels.shape == (16,)
+    assert run.metrics["test_accuracy"] == (logits.argmax(1) == labels).float().mean().item()
     torch.testing.assert_close(logits, train.predict(run.model, synthetic_dataset().test, cfg.augment))
     n_loads = len(calls)
     again, _ = train.split_logits(run, "test")
     assert len(calls) == n_loads and torch.equal(again, logits)  # read back, no data loaded
+    val, _ = train.split_logits(run, "val")
+    assert (run.path / "logits_val.pt").exists() and val.shape == (16, 4)
     with pytest.raises(ValueError, match="split='train'"):
         train.split_logits(run, "train")
