@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from .profiles import check_dataset
+from .profiles import TEXT_DATASETS, check_dataset
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -156,6 +156,9 @@ def load(dataset: str, *, root: Path | None = None, n_val: int = 0, n_train: int
     """
     check_dataset(dataset)
     root = Path(root) if root is not None else default_root()
+    if dataset in TEXT_DATASETS:  # token tensors with fixed splits (lsnb.text); split_seed plays no part
+        from .text import load_translation
+        return load_translation(dataset, root, n_val=n_val, n_train=n_train, n_test=n_test)
     if dataset.startswith("imagefolder:"):
         train, test, classes = _imagefolder(Path(dataset.split(":", 1)[1]).expanduser())
     else:
@@ -255,6 +258,24 @@ def prepare_batch(x: torch.Tensor, augment: str, train: bool, generator: torch.G
     raise ValueError(f"augment={augment!r} is unknown: use none, shift2, cifar or alexnet")
 
 
+def batch(split: Split, idx, augment: str, train: bool, generator: torch.Generator | None,
+          device=None) -> tuple:
+    """Model input and labels for the examples ``idx`` of ``split``, on ``device``.
+
+    Images go through :func:`prepare_batch`. Token batches (``augment="tokens"``: source
+    and target ids ``(B, 2, L)`` with labels ``(B, L - 1)``, lsnb.text) are cut to the
+    longest sentence in the batch, so that padding costs no compute.
+    """
+    x, y = split.x[idx], split.y[idx]
+    if device is not None:
+        x, y = x.to(device), y.to(device)
+    if augment != "tokens":
+        return prepare_batch(x, augment, train, generator), y
+    used = (x != 0).any(dim=0).any(dim=0).nonzero()  # PAD = 0 in every column beyond the longest sentence
+    length = int(used.max()) + 1 if len(used) else 2
+    return x[..., :length], y[:, :length - 1]
+
+
 def main(argv=None) -> int:
     """``python -m lsnb.data NAME``: make a dataset available offline (or say how) and print its size."""
     import sys
@@ -262,6 +283,10 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         for name in argv or ["fashion_mnist"]:
+            if name in TEXT_DATASETS:
+                from .text import describe
+                print(describe(name))
+                continue
             ds = load(name)
             print(f"{name}: {len(ds.train)} training and {len(ds.test)} test images of shape {ds.shape} "
                   f"in {default_root()}")

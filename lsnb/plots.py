@@ -166,3 +166,36 @@ def curves_vs(table: pd.DataFrame, x: str, ys, xlabel: str, hue: str = "model", 
     axes[0, -1].legend(fontsize="xx-small", loc="upper left", bbox_to_anchor=(1.02, 1))
     fig.tight_layout()
     return fig
+
+
+def accuracy_vs_gamma(table: pd.DataFrame):
+    """The paper's Figure 5: test accuracy against the smoothness index gamma, one line per way of training.
+
+    ``table`` has columns ``gamma``, ``accuracy`` (%) and ``curve``; points of one curve
+    are joined in order of gamma, seeds are averaged with their spread.
+    """
+    fig, ax = plt.subplots(figsize=(PAGE_WIDTH, 3.4))
+    sns.lineplot(table.sort_values("gamma"), x="gamma", y="accuracy", hue="curve", style="curve", markers=True,
+                 dashes=False, errorbar="sd", err_style="bars", ax=ax)
+    ax.set_xlabel("smoothness index gamma (probability on wrong classes x K/(K-1))")
+    ax.set_ylabel("test accuracy (%)")
+    ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.02, 1))
+    fig.tight_layout()
+    return fig
+
+
+def information_over_training(table: pd.DataFrame, log_n: float):
+    """The paper's Figure 6: estimated I(X; Y) in nats over training, with the log 2 and log N lines."""
+    import math
+
+    fig, ax = plt.subplots(figsize=(PAGE_WIDTH * 0.75, 3.2))
+    sns.lineplot(table, x="epoch", y="mi", hue="training", marker="o", markersize=4, ax=ax)
+    ax.axhline(math.log(2), color="0.3", ls="--", lw=1)
+    ax.axhline(log_n, color="0.3", ls=":", lw=1)
+    ax.text(ax.get_xlim()[1], math.log(2), " log 2", va="center", fontsize="small")
+    ax.text(ax.get_xlim()[1], log_n, " log N", va="center", fontsize="small")
+    ax.set_xlabel("training epoch")
+    ax.set_ylabel("I(X; Y) estimate (nats)")
+    ax.legend(fontsize="small", title=None)
+    fig.tight_layout()
+    return fig

@@ -13,14 +13,17 @@ chapters asking for the same config share one trained model.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
 
 PROFILES = ("smoke", "cpu", "paper")
 DATASETS = ("fashion_mnist", "mnist", "cifar10", "cifar100")
-MODELS = ("fcn", "alexnet", "resnet")
-AUGMENTATIONS = ("none", "shift2", "cifar", "alexnet")
+# English->German translation corpora (lsnb.text): offline FreeDict + gettext catalogs, and Multi30k by download.
+TEXT_DATASETS = ("en_de", "multi30k")
+MODELS = ("fcn", "alexnet", "resnet", "transformer")
+AUGMENTATIONS = ("none", "shift2", "cifar", "alexnet", "tokens")
 SCHEDULES = ("constant", "piecewise", "linear")
 OPTIMIZERS = ("sgd", "adam")
 
@@ -34,9 +37,9 @@ def check_alpha(alpha) -> float:
 
 def check_dataset(dataset) -> str:
     """A torchvision dataset name, or ``imagefolder:PATH`` for a class-per-folder copy."""
-    if isinstance(dataset, str) and (dataset in DATASETS or (dataset.startswith("imagefolder:") and len(dataset) > 12)):
+    if isinstance(dataset, str) and (dataset in DATASETS or dataset in TEXT_DATASETS or (dataset.startswith("imagefolder:") and len(dataset) > 12)):
         return dataset
-    raise ValueError(f"dataset={dataset!r} is unknown: use one of {', '.join(DATASETS)} or 'imagefolder:PATH'")
+    raise ValueError(f"dataset={dataset!r} is unknown: use one of {', '.join(DATASETS + TEXT_DATASETS)} or 'imagefolder:PATH'")
 
 
 def check_profile(profile) -> str:
@@ -89,6 +92,15 @@ class TrainConfig:
     n_val: int = 0
     n_test: int | None = None
     model_args: tuple = field(default_factory=tuple)
+    # Knowledge distillation (sec. 4, lsnb.distill): the teacher is named by its config's
+    # digest (its folder in the same run store); beta weighs the soft term.
+    teacher: str | None = None
+    distill_temperature: float = 1.0
+    distill_beta: float = 1.0
+    distill_t2: bool = False
+    # Weight snapshots at this many evenly spaced steps (plus step 0), for quantities
+    # tracked over training such as the mutual information of Figure 6 (lsnb.info).
+    snapshots: int = 0
 
     def __post_init__(self):
         _check_choice("model", self.model, MODELS)
@@ -111,14 +123,30 @@ class TrainConfig:
             raise ValueError(f"n_val={self.n_val!r} is not allowed: n_val must be a whole number >= 0")
         if self.grad_clip is not None and not self.grad_clip > 0:
             raise ValueError(f"grad_clip={self.grad_clip!r} is not allowed: use None or a number > 0")
+        if self.teacher is not None and not (isinstance(self.teacher, str) and len(self.teacher) == 16):
+            raise ValueError(f"teacher={self.teacher!r} is not allowed: name the teacher by its config's digest()")
+        if not (isinstance(self.distill_temperature, (int, float)) and self.distill_temperature > 0):
+            raise ValueError(f"distill_temperature={self.distill_temperature!r} is not allowed: it must be > 0")
+        if not (isinstance(self.distill_beta, (int, float)) and 0 <= self.distill_beta <= 1):
+            raise ValueError(f"distill_beta={self.distill_beta!r} is not allowed: it must be in [0, 1]")
+        if isinstance(self.snapshots, bool) or not isinstance(self.snapshots, int) or self.snapshots < 0:
+            raise ValueError(f"snapshots={self.snapshots!r} is not allowed: use a whole number >= 0")
 
     @property
     def model_kwargs(self) -> dict:
         return dict(self.model_args)
 
     def to_dict(self) -> dict:
-        """Plain JSON types (tuples become lists), as stored in ``config.json``."""
-        return json.loads(json.dumps(dataclasses.asdict(self)))
+        """Plain JSON types (tuples become lists), as stored in ``config.json``.
+
+        The distillation and snapshot fields are left out while they hold their
+        defaults, so configs written before they existed keep their digest (and runs).
+        """
+        d = json.loads(json.dumps(dataclasses.asdict(self)))
+        for name, default in _OPTIONAL_FIELDS.items():
+            if d[name] == default:
+                del d[name]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -136,6 +164,10 @@ class TrainConfig:
         return dataclasses.replace(self, **changes)
 
 
+_OPTIONAL_FIELDS = {"teacher": None, "distill_temperature": 1.0, "distill_beta": 1.0, "distill_t2": False,
+                    "snapshots": 0}
+
+
 @dataclass(frozen=True)
 class Profile:
     """How big the book's experiments are (see the module docstring)."""
@@ -148,6 +180,7 @@ class Profile:
     n_val: int
     n_test: int | None
     fcn_hidden: int
+    student_hidden: int
     alphas: tuple
     device_note: str
     alexnet_dataset: str
@@ -163,18 +196,18 @@ CPU_ALEXNET_EPOCHS, CPU_RESNET_DEPTH, CPU_RESNET_EPOCHS, CPU_CONV_N_TRAIN = 5, 2
 
 PROFILE_TABLE = {
     "smoke": Profile("smoke", "fashion_mnist", seeds=2, epochs=1, n_train=2000, n_val=500, n_test=1000,
-                     fcn_hidden=64, alphas=(0.0, 0.1), device_note="any CPU, seconds",
+                     fcn_hidden=64, student_hidden=48, alphas=(0.0, 0.1), device_note="any CPU, seconds",
                      alexnet_dataset="fashion_mnist", alexnet_epochs=1,
                      resnet_dataset="fashion_mnist", resnet_depth=8, resnet_epochs=1, conv_n_train=2000),
     "cpu": Profile("cpu", "fashion_mnist", seeds=3, epochs=8, n_train=None, n_val=5000, n_test=None,
-                   fcn_hidden=1200, alphas=(0.0, 0.05, 0.1, 0.2), device_note="2-core CPU, minutes",
+                   fcn_hidden=1200, student_hidden=800, alphas=(0.0, 0.05, 0.1, 0.2), device_note="2-core CPU, minutes",
                    alexnet_dataset="fashion_mnist", alexnet_epochs=CPU_ALEXNET_EPOCHS,
                    resnet_dataset="fashion_mnist", resnet_depth=CPU_RESNET_DEPTH, resnet_epochs=CPU_RESNET_EPOCHS,
                    conv_n_train=CPU_CONV_N_TRAIN),
     # The paper's settings: the TF tutorial AlexNet on CIFAR-10 and the TF official
     # ResNet-56 v2 on CIFAR-100 (182 epochs, lr x0.1 at epochs 91 and 136).
     "paper": Profile("paper", "mnist", seeds=5, epochs=60, n_train=None, n_val=5000, n_test=None,
-                     fcn_hidden=1200, alphas=(0.0, 0.05, 0.1, 0.2), device_note="one GPU",
+                     fcn_hidden=1200, student_hidden=800, alphas=(0.0, 0.05, 0.1, 0.2), device_note="one GPU",
                      alexnet_dataset="cifar10", alexnet_epochs=256,
                      resnet_dataset="cifar100", resnet_depth=56, resnet_epochs=182, conv_n_train=None),
 }
@@ -240,6 +273,79 @@ def resnet_config(profile: str, *, dataset: str | None = None, alpha: float = 0.
         schedule="piecewise", milestones=(0.5, 0.75), lr_decay=0.1, augment="cifar",
         n_train=p.conv_n_train, n_val=p.n_val, n_test=p.n_test,
         model_args=(("depth", depth or p.resnet_depth), ("bn_decay", 0.997 if profile == "paper" else 0.9)))
+
+
+def student_config(profile: str, *, teacher: TrainConfig | None = None, temperature: float = 1.0,
+                   alpha: float = 0.0, seed: int = 0, epochs: int | None = None) -> TrainConfig:
+    """The 784-800-800-10 student of Hinton et al. (2015): no dropout, no shifts (sec. 4; smaller on ``smoke``).
+
+    Trained on the hard labels (with label smoothing ``alpha``), or, given a ``teacher``
+    config, distilled from it at ``temperature`` with beta = 1 (the paper's choice).
+    """
+    hidden = get_profile(profile).student_hidden
+    cfg = fcn_config(profile, alpha=alpha, seed=seed, epochs=epochs, hidden=hidden, dropout=0.0, augment="none")
+    return cfg if teacher is None else distilled(cfg, teacher, temperature)
+
+
+def distilled(student: TrainConfig, teacher: TrainConfig, temperature: float) -> TrainConfig:
+    """``student`` trained on ``teacher``'s soft targets at ``temperature`` instead of the labels.
+
+    beta = 1 as in the paper's sec. 4, and the soft term multiplied by T^2 as Hinton et al.
+    (2015) do, so that students distilled at different temperatures take steps of the
+    same size (with beta = 1 this is a learning-rate factor).
+    """
+    return student.with_(teacher=teacher.digest(), distill_temperature=float(temperature), distill_beta=1.0,
+                         distill_t2=True, alpha=0.0)
+
+
+@dataclass(frozen=True)
+class DistillationSetup:
+    """The networks and grids of chapter 4 (sec. 4 of the paper) for one profile.
+
+    ``hinton_*``: the MNIST experiment of Hinton et al. (teacher with dropout and shifts;
+    the same teacher with label smoothing instead of dropout; the 800-800 student).
+    ``teacher``/``student``: the Figure 5 pair (paper: ResNet-56 -> AlexNet on CIFAR-10),
+    as functions ``(alpha=, seed=) -> TrainConfig``. ``mi_*``: Figure 6.
+    """
+
+    hinton_teacher: object
+    hinton_ls_teacher: object
+    hinton_student: object
+    teacher: object
+    student: object
+    alphas: tuple
+    temperatures: tuple
+    hinton_temperature: float
+    followup_alphas: tuple
+    followup_temperatures: tuple
+    mi_examples: int
+    mi_samples: int
+    mi_snapshots: int
+    mi_classes: tuple
+
+
+def distillation_setup(profile: str) -> DistillationSetup:
+    """Chapter 4's configs: Fashion-MNIST FCNs on ``smoke``/``cpu``; MNIST and CIFAR-10 on ``paper``."""
+    check_profile(profile)
+    fcn = functools.partial(fcn_config, profile)
+    hinton = dict(hinton_teacher=fcn, hinton_ls_teacher=functools.partial(fcn_config, profile, dropout=0.0),
+                  hinton_student=functools.partial(student_config, profile))
+    # Hinton et al. distil the MNIST student at T = 20; Chandrasegaran et al.'s grid.
+    followup = dict(hinton_temperature=20.0, followup_alphas=(0.0, 0.1),
+                    followup_temperatures=(1.0, 3.0) if profile == "smoke" else (1.0, 2.0, 3.0, 8.0))
+    if profile == "paper":
+        return DistillationSetup(
+            **hinton, **followup,
+            teacher=functools.partial(resnet_config, profile, dataset="cifar10", depth=56),
+            student=functools.partial(alexnet_config, profile, dataset="cifar10"),
+            alphas=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6), temperatures=(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0),
+            mi_examples=600, mi_samples=100, mi_snapshots=40, mi_classes=(0, 1))
+    return DistillationSetup(
+        **hinton, **followup, teacher=fcn, student=functools.partial(student_config, profile),
+        alphas=(0.0, 0.05, 0.1, 0.2) if profile == "cpu" else (0.0, 0.1),
+        temperatures=(1.0, 2.0, 3.0, 4.0, 8.0) if profile == "cpu" else (1.0, 3.0),
+        mi_examples=600 if profile == "cpu" else 60, mi_samples=64 if profile == "cpu" else 8,
+        mi_snapshots=16 if profile == "cpu" else 2, mi_classes=(0, 1))  # T-shirt/top vs Trouser
 
 
 # The networks of the paper's Table 2 (and the FCN of chapter 1), by the name the book uses.

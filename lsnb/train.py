@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 try:  # a widget progress bar in notebooks that can show one (Colab, Kaggle), text otherwise
@@ -30,7 +31,7 @@ except ImportError:
 
 from . import data as data_mod
 from .book import progress_enabled
-from . import metrics, models
+from . import distill, metrics, models
 from .losses import label_smoothing_loss
 from .profiles import TrainConfig
 from .store import (RunDir, atomic_write_json, default_runs_dir, load_checkpoint, logits_path, read_json,
@@ -107,6 +108,13 @@ def training_precision(device: torch.device) -> str:
     return "bf16" if device.type == "cuda" or cpu_has_native_bf16() else "fp32"
 
 
+IGNORE = -100  # the label of positions that count nowhere (translation padding)
+
+
+def _labels_count(y: torch.Tensor) -> torch.Tensor:
+    return (y != IGNORE).sum()
+
+
 @torch.no_grad()
 def predict(model: nn.Module, split: data_mod.Split, augment: str, device=None, batch_size: int = 1000,
             with_features: bool = False):
@@ -127,19 +135,35 @@ def predict(model: nn.Module, split: data_mod.Split, augment: str, device=None, 
     return (logits, torch.cat(feats)) if with_features else logits
 
 
-def evaluate(model: nn.Module, split: data_mod.Split, augment: str, device=None) -> dict:
-    logits = predict(model, split, augment, device)
-    return {"accuracy": metrics.accuracy(logits, split.y), "nll": metrics.nll(logits, split.y)}
+@torch.no_grad()
+def evaluate(model: nn.Module, split: data_mod.Split, augment: str, device=None, batch_size: int = 500) -> dict:
+    """Accuracy and NLL over a split (over its non-padding tokens for translation), in float32, batch by batch."""
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    nll = correct = count = 0.0
+    for i in range(0, len(split), batch_size):
+        x, y = data_mod.batch(split, slice(i, i + batch_size), augment, False, None, device)
+        logits = model.head(model.features(x)).float().flatten(0, -2)
+        y = y.flatten()
+        keep = y != IGNORE
+        logits, y = logits[keep], y[keep]
+        nll += F.cross_entropy(logits, y, reduction="sum").item()
+        correct += (logits.argmax(-1) == y).sum().item()
+        count += len(y)
+    model.train(was_training)
+    return {"accuracy": correct / count, "nll": nll / count}
 
 
 def split_logits(run: Run, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Float32 logits and labels of a finished run on its ``"val"`` or ``"test"`` split.
+    """Float32 logits and labels of a finished run on its ``"train"``, ``"val"`` or ``"test"`` split.
 
-    Computed once and kept in the run's folder (``logits_<split>.pt``, checksummed like
-    a checkpoint), so that every chapter evaluating the same model reads them back.
+    Computed once (on the test-time view of the images) and kept in the run's folder
+    (``logits_<split>.pt``, checksummed like a checkpoint), so that every chapter and
+    every student of a teacher reads them back.
     """
-    if split not in ("val", "test"):
-        raise ValueError(f"split={split!r} is unknown: use 'val' or 'test'")
+    if split not in ("train", "val", "test"):
+        raise ValueError(f"split={split!r} is unknown: use 'train', 'val' or 'test'")
     path = logits_path(run.path, split)
     if path.exists():
         blob = load_checkpoint(path)
@@ -165,6 +189,34 @@ def _set_rng_state(state, device):
         torch.cuda.set_rng_state(state["cuda"], device)
 
 
+def snapshot_steps(config: TrainConfig, total_steps: int) -> list:
+    """The steps at which a run with ``config.snapshots = n`` keeps its weights: 0 and n evenly spaced ones."""
+    n = config.snapshots
+    return sorted({round(k * total_steps / n) for k in range(n + 1)}) if n else []
+
+
+def snapshots(run: Run) -> list:
+    """``(step, epoch, model)`` for every weight snapshot of a finished run, in training order."""
+    out = []
+    for path in sorted((run.path / "snapshots").glob("step_*.pt")):
+        state = load_checkpoint(path)
+        model = models.build(run.config, tuple(state["in_shape"]), state["num_classes"])
+        model.load_state_dict(state["model"])
+        out.append((state["step"], state["epoch"], model.eval()))
+    return out
+
+
+def _teacher(config: TrainConfig, runs_dir: Path, ds, device):
+    """The teacher run of a distillation config, and its training-set logits when they can be precomputed."""
+    if config.teacher is None:
+        return None, None, None
+    teacher = train(distill.teacher_config(config, runs_dir), runs_dir=runs_dir, device=device)
+    mode = distill.teacher_mode(teacher.config, config)
+    logits = None if mode == "on the fly" else split_logits(teacher, "train")[0].to(device)
+    teacher.model.eval()
+    return teacher, mode, logits
+
+
 def train(config: TrainConfig, *, runs_dir: Path | str | None = None, device=None, progress: bool | None = None,
           on_epoch_end=None) -> Run:
     """Train ``config`` (or load it from the run store when it is finished) and return the :class:`Run`.
@@ -183,6 +235,7 @@ def train(config: TrainConfig, *, runs_dir: Path | str | None = None, device=Non
         return Run(config, model, read_json(run_dir.history_file), read_json(run_dir.metrics_file), run_dir.path)
 
     ds = load_data(config)
+    teacher, teacher_mode, teacher_logits = _teacher(config, run_dir.path.parent, ds, device)
     run_dir.prepare()
     torch.manual_seed(config.seed)
     model = models.build(config, ds.shape, ds.num_classes).to(device)
@@ -204,7 +257,9 @@ def train(config: TrainConfig, *, runs_dir: Path | str | None = None, device=Non
         _set_rng_state(state["rng"], device)
         history, start_epoch = state["history"], state["epoch"]
 
-    x_train, y_train = ds.train.x.to(device), ds.train.y.to(device)
+    train_split = data_mod.Split(ds.train.x.to(device), ds.train.y.to(device))
+    n_labels = _labels_count(train_split.y).item()
+    keep_at = set(snapshot_steps(config, total))
     precision = training_precision(device)
     progress = progress_enabled() if progress is None else progress
     bar = tqdm(total=total, initial=start_epoch * steps_per_epoch, disable=not progress, unit="step", mininterval=5.0,
@@ -214,27 +269,39 @@ def train(config: TrainConfig, *, runs_dir: Path | str | None = None, device=Non
         t0 = time.perf_counter()
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device)
-        perm = torch.randperm(len(y_train), generator=gen).to(device)
+        perm = torch.randperm(len(train_split), generator=gen).to(device)
         for i in range(steps_per_epoch):
+            step = epoch * steps_per_epoch + i
+            if step in keep_at:
+                _snapshot(run_dir.path, model, step, steps_per_epoch, ds)
             idx = perm[i * config.batch_size:(i + 1) * config.batch_size]
-            x = data_mod.prepare_batch(x_train[idx], config.augment, True, gen)
+            x, y = data_mod.batch(train_split, idx, config.augment, True, gen, device)
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
-            y = y_train[idx]
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
                 logits = model(x)
-            loss = label_smoothing_loss(logits, y, config.alpha)
+                if teacher_mode == "on the fly":
+                    with torch.no_grad():
+                        t_logits = teacher.model(x)
+                elif teacher is not None:
+                    t_logits = teacher_logits[idx]
+            logits, y = logits.flatten(0, -2), y.flatten()
+            if teacher is None:
+                loss = label_smoothing_loss(logits, y, config.alpha, ignore_index=IGNORE)
+            else:
+                loss = distill.distillation_loss(logits, y, t_logits, temperature=config.distill_temperature,
+                                                 beta=config.distill_beta, t2=config.distill_t2, alpha=config.alpha)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
             scheduler.step()
-            loss_sum += loss.detach() * len(y)
+            loss_sum += loss.detach() * _labels_count(y)
             correct += (logits.detach().argmax(-1) == y).sum()
             bar.update()
-        record = {"epoch": epoch + 1, "train_loss": loss_sum.item() / len(y_train),
-                  "train_accuracy": correct.item() / len(y_train), "lr": optimizer.param_groups[0]["lr"],
+        record = {"epoch": epoch + 1, "train_loss": loss_sum.item() / n_labels,
+                  "train_accuracy": correct.item() / n_labels, "lr": optimizer.param_groups[0]["lr"],
                   "seconds": time.perf_counter() - t0}
         if ds.val is not None:
             val = evaluate(model, ds.val, config.augment, device)
@@ -248,18 +315,32 @@ def train(config: TrainConfig, *, runs_dir: Path | str | None = None, device=Non
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, record)
     bar.close()
+    if total in keep_at:
+        _snapshot(run_dir.path, model, total, steps_per_epoch, ds)
 
-    test_logits = predict(model, ds.test, config.augment, device)
-    save_checkpoint(logits_path(run_dir.path, "test"), {"logits": test_logits, "labels": ds.test.y})
-    final = {"test_accuracy": metrics.accuracy(test_logits, ds.test.y), "test_nll": metrics.nll(test_logits, ds.test.y),
+    if ds.test.y.dim() == 1:  # one label per example: keep the test logits for the calibration chapters
+        test_logits = predict(model, ds.test, config.augment, device)
+        save_checkpoint(logits_path(run_dir.path, "test"), {"logits": test_logits, "labels": ds.test.y})
+        test = {"accuracy": metrics.accuracy(test_logits, ds.test.y), "nll": metrics.nll(test_logits, ds.test.y)}
+    else:
+        test = evaluate(model, ds.test, config.augment, device)
+    final = {"test_accuracy": test["accuracy"], "test_nll": test["nll"],
              "train_seconds": sum(r["seconds"] for r in history), "device": str(device),
              "precision": precision}
+    if teacher is not None:
+        final["teacher_targets"] = teacher_mode
     if ds.val is not None:
         final.update(val_accuracy=history[-1]["val_accuracy"], val_nll=history[-1]["val_nll"])
     atomic_write_json(run_dir.history_file, history)
     atomic_write_json(run_dir.metrics_file, final)  # last: marks the run finished
     model.eval()
     return Run(config, model, history, final, run_dir.path)
+
+
+def _snapshot(run_path: Path, model: nn.Module, step: int, steps_per_epoch: int, ds) -> None:
+    save_checkpoint(run_path / "snapshots" / f"step_{step:07d}.pt", {
+        "model": model.state_dict(), "step": step, "epoch": step / steps_per_epoch,
+        "in_shape": list(ds.shape), "num_classes": ds.num_classes})
 
 
 def train_many(configs, **kwargs) -> list:

@@ -175,5 +175,42 @@ def test_split_logits_are_computed_once_and_kept(tiny, tmp_path):
     assert len(calls) == n_loads and torch.equal(again, logits)  # read back, no data loaded
     val, _ = train.split_logits(run, "val")
     assert (run.path / "logits_val.pt").exists() and val.shape == (16, 4)
-    with pytest.raises(ValueError, match="split='train'"):
-        train.split_logits(run, "train")
+    tr, tr_labels = train.split_logits(run, "train")  # a teacher's targets for its students
+    assert tr.shape == (64, 4) and torch.equal(tr_labels, synthetic_dataset().train.y)
+    with pytest.raises(ValueError, match="split='trian'"):
+        train.split_logits(run, "trian")
+
+
+def test_snapshots_are_kept_at_evenly_spaced_steps(tiny, tmp_path):
+    cfg, _ = tiny
+    cfg = cfg.with_(snapshots=3)
+    run = train.train(cfg, runs_dir=tmp_path, device="cpu")
+    total = 3 * 4  # 3 epochs of 64 / 16 steps
+    assert train.snapshot_steps(cfg, total) == [0, 4, 8, 12]
+    snaps = train.snapshots(run)
+    assert [s for s, _, _ in snaps] == [0, 4, 8, 12] and [e for _, e, _ in snaps] == [0, 1, 2, 3]
+    assert same_weights(weights(snaps[-1][2]), weights(run.model))  # the last snapshot is the final model
+    assert not same_weights(weights(snaps[0][2]), weights(run.model))
+
+
+def test_new_config_fields_keep_old_digests():
+    cfg = profiles.fcn_config("cpu")
+    assert "teacher" not in cfg.to_dict() and "snapshots" not in cfg.to_dict()
+    assert cfg.with_(snapshots=2).digest() != cfg.digest()
+    assert profiles.TrainConfig.from_dict(cfg.with_(distill_temperature=3.0).to_dict()).distill_temperature == 3.0
+
+
+def test_distillation_needs_a_finished_teacher_on_the_same_data(tiny, tmp_path):
+    cfg, _ = tiny
+    student = cfg.with_(teacher="0123456789abcdef", augment="none", alpha=0.0, model_args=(("hidden", (8, 8)),))
+    with pytest.raises(FileNotFoundError, match="teacher run 0123456789abcdef is not finished"):
+        train.train(student, runs_dir=tmp_path, device="cpu")
+    assert not (tmp_path / student.digest()).exists()  # nothing half-written
+    teacher = train.train(cfg, runs_dir=tmp_path, device="cpu")
+    with pytest.raises(ValueError, match="n_val: teacher 16 vs student 0"):
+        train.train(student.with_(teacher=cfg.digest(), n_val=0), runs_dir=tmp_path, device="cpu")
+    run = train.train(student.with_(teacher=cfg.digest(), distill_temperature=2.0), runs_dir=tmp_path, device="cpu")
+    assert run.metrics["teacher_targets"] == "precomputed"
+    assert (teacher.path / "logits_train.pt").exists()  # computed once, kept with the teacher
+    on_the_fly = train.train(student.with_(teacher=cfg.digest(), augment="shift2"), runs_dir=tmp_path, device="cpu")
+    assert on_the_fly.metrics["teacher_targets"] == "on the fly"

@@ -1,0 +1,95 @@
+"""Knowledge distillation (Hinton et al. 2015) and the smoothness index of Müller et al. (2019), sec. 4.
+
+The student minimises
+
+    (1 - beta) * H(y, p)  +  beta * H(p^t(T), p(T))
+
+where ``p(T) = softmax(z / T)`` for the student's logits ``z`` and ``p^t(T)`` likewise for
+the teacher's: the temperature divides **both** sides (the 2023 replication applied it to
+one side only). The paper's experiments use ``beta = 1``. Hinton et al. multiply the soft
+term by ``T^2`` so that its gradients keep their size as ``T`` grows; with ``beta = 1`` that
+only rescales the learning rate, and it is off unless a config asks for it
+(``distill_t2=True``). ``H(p^t, p)`` is a cross-entropy, not a KL divergence: the two differ
+by the teacher's entropy, a constant for the student, so the gradients are the same.
+
+Where the teacher's targets come from (:func:`teacher_mode`):
+
+* ``"precomputed"`` -- the student trains on un-augmented images: the teacher's logits on the
+  training set (its test-time view) are computed once and kept in the teacher's run folder;
+* ``"on the fly"`` -- the student augments exactly as the teacher was trained to see images:
+  the teacher scores each augmented batch the student sees;
+* ``"clean view"`` -- the student augments differently (the paper's ResNet-56 -> AlexNet,
+  whose inputs are 24 x 24 crops): every augmented copy of an image shares the teacher's
+  logits on that image's test-time view. An approximation, said where it is used.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from .losses import label_smoothing_loss, soft_cross_entropy
+
+
+def soft_targets(teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """``p^t(T) = softmax(z^t / T)``, in float32."""
+    return F.softmax(teacher_logits.float() / temperature, dim=-1)
+
+
+def distillation_loss(logits: torch.Tensor, labels: torch.Tensor, teacher_logits: torch.Tensor, *,
+                      temperature: float, beta: float = 1.0, t2: bool = False, alpha: float = 0.0) -> torch.Tensor:
+    """Mean ``(1 - beta) H(y^LS, p) + beta [T^2] H(p^t(T), p(T))`` over the batch (sec. 4).
+
+    ``alpha`` smooths the hard term's labels (eq. (1)); with ``beta = 1`` it has no effect.
+    """
+    soft = soft_cross_entropy(logits.float() / temperature, soft_targets(teacher_logits, temperature)).mean()
+    if t2:
+        soft = soft * temperature ** 2
+    if beta == 1:
+        return soft
+    return (1 - beta) * label_smoothing_loss(logits, labels, alpha) + beta * soft
+
+
+def smoothness_index(teacher_logits: torch.Tensor, labels: torch.Tensor, temperature: float = 1.0) -> float:
+    """The paper's gamma: ``E[ sum_k (1 - y_k) p^t_k(T) ] * K / (K - 1)`` over a set of examples (sec. 4).
+
+    The probability the teacher puts on the wrong classes, rescaled so that label
+    smoothing's targets have ``gamma = alpha``: eq. (1) puts ``alpha (K - 1) / K`` on them.
+    """
+    k = teacher_logits.shape[-1]
+    p = soft_targets(teacher_logits, temperature)
+    wrong = 1 - p.gather(-1, labels[:, None]).squeeze(-1)
+    return float(wrong.double().mean() * k / (k - 1))
+
+
+def teacher_mode(teacher_config, student_config) -> str:
+    """How the student gets its teacher's targets: see the module docstring."""
+    if student_config.augment == "none":
+        return "precomputed"
+    if student_config.augment == teacher_config.augment:
+        return "on the fly"
+    return "clean view"
+
+
+def check_teacher(teacher_config, student_config) -> None:
+    """A teacher must have been trained on the student's training set (same data, same split)."""
+    same = ("dataset", "n_train", "n_val")
+    diff = [f"{k}: teacher {getattr(teacher_config, k)!r} vs student {getattr(student_config, k)!r}"
+            for k in same if getattr(teacher_config, k) != getattr(student_config, k)]
+    if diff:
+        raise ValueError("the teacher was trained on other data than the student's: " + "; ".join(diff))
+
+
+def teacher_config(student_config, runs_dir: Path):
+    """The config of the student's teacher, read from the run store; a clear error if it is not there."""
+    from .profiles import TrainConfig
+    from .store import read_json
+
+    folder = Path(runs_dir) / student_config.teacher
+    if not (folder / "metrics.json").exists():
+        raise FileNotFoundError(f"teacher run {student_config.teacher} is not finished in {runs_dir}: "
+                                "train the teacher's config first (lsnb.train.train(teacher_config))")
+    cfg = TrainConfig.from_dict(read_json(folder / "config.json"))
+    check_teacher(cfg, student_config)
+    return cfg

@@ -1,0 +1,106 @@
+"""The distillation loss (temperature on both sides) and the smoothness index gamma (sec. 4)."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lsnb import distill, losses, profiles
+
+
+def batch(n=32, k=10, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, k, generator=g) * 3, torch.randn(n, k, generator=g) * 3, torch.randint(0, k, (n,), generator=g)
+
+
+@pytest.mark.parametrize("t", [1.0, 2.0, 8.0])
+def test_soft_term_is_cross_entropy_between_both_tempered_distributions(t):
+    z, zt, y = batch()
+    got = distill.distillation_loss(z, y, zt, temperature=t)
+    pt = F.softmax(zt / t, -1)
+    # KL(p_t || p_s) plus the teacher's entropy, both at temperature T (torch as the oracle)
+    kl = F.kl_div(F.log_softmax(z / t, -1), pt, reduction="batchmean")
+    entropy = -(pt * pt.log()).sum(-1).mean()
+    torch.testing.assert_close(got, kl + entropy)
+
+
+def test_gradient_is_difference_of_tempered_probabilities_over_t():
+    z, zt, y = batch()
+    z.requires_grad_(True)
+    t = 4.0
+    distill.distillation_loss(z, y, zt, temperature=t).backward()
+    want = (F.softmax(z.detach() / t, -1) - F.softmax(zt / t, -1)) / t / len(z)
+    torch.testing.assert_close(z.grad, want)
+
+
+def test_t2_scaling_and_beta_mixture():
+    z, zt, y = batch()
+    soft = distill.distillation_loss(z, y, zt, temperature=3.0)
+    torch.testing.assert_close(distill.distillation_loss(z, y, zt, temperature=3.0, t2=True), 9 * soft)
+    hard = losses.label_smoothing_loss(z, y, 0.1)
+    mixed = distill.distillation_loss(z, y, zt, temperature=3.0, beta=0.25, alpha=0.1)
+    torch.testing.assert_close(mixed, 0.75 * hard + 0.25 * soft)
+    torch.testing.assert_close(distill.distillation_loss(z, y, zt, temperature=3.0, beta=0.0), F.cross_entropy(z, y))
+
+
+def test_a_teacher_equal_to_the_student_gives_the_entropy_minimum():
+    z, _, y = batch()
+    zero_grad = z.clone().requires_grad_(True)
+    distill.distillation_loss(zero_grad, y, z, temperature=2.0).backward()
+    assert zero_grad.grad.abs().max() < 1e-6
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.1, 0.3])
+def test_smoothness_index_of_label_smoothing_targets_is_alpha(alpha):
+    y = torch.randint(0, 10, (50,))
+    targets = losses.smooth_targets(y, 10, alpha)
+    logits = torch.log(targets.clamp_min(1e-30))
+    assert distill.smoothness_index(logits, y) == pytest.approx(alpha, abs=1e-6)
+
+
+def test_smoothness_index_grows_with_temperature_and_is_one_for_uniform():
+    z, _, y = batch()
+    gammas = [distill.smoothness_index(z, y, t) for t in (0.5, 1, 2, 4, 8, 100)]
+    assert gammas == sorted(gammas) and gammas[-1] == pytest.approx(1.0, abs=0.01)
+    assert distill.smoothness_index(torch.zeros(5, 10), torch.arange(5)) == pytest.approx(1.0)
+
+
+def test_teacher_modes():
+    t = profiles.fcn_config("smoke")
+    s = profiles.student_config("smoke", teacher=t)
+    assert distill.teacher_mode(t, s) == "precomputed"
+    assert distill.teacher_mode(t, s.with_(augment="shift2")) == "on the fly"
+    assert distill.teacher_mode(t, s.with_(augment="cifar")) == "clean view"
+    with pytest.raises(ValueError, match="dataset: teacher 'fashion_mnist' vs student 'mnist'"):
+        distill.check_teacher(t, s.with_(dataset="mnist"))
+
+
+def fake_dataset(cfg, n=16):
+    """Random uint8 images of ``cfg.dataset``'s shape (the real data is not needed to check the wiring)."""
+    from lsnb import data
+    shape = {"fashion_mnist": (1, 28, 28), "mnist": (1, 28, 28), "cifar10": (3, 32, 32)}[cfg.dataset]
+    g = torch.Generator().manual_seed(0)
+    split = lambda: data.Split(torch.randint(0, 256, (n, *shape), generator=g, dtype=torch.uint8),
+                               torch.randint(0, 10, (n,), generator=g))
+    return data.Dataset(cfg.dataset, split(), split(), split(), tuple("abcdefghij"))
+
+
+@pytest.mark.parametrize("profile", profiles.PROFILES)
+def test_every_distillation_config_trains_two_steps(profile, tmp_path, monkeypatch):
+    """Chapter 4's teachers and distilled students of each profile (paper: ResNet-56 -> AlexNet, MNIST FCNs)
+    go through the real training loop for two steps on CPU, teacher targets included."""
+    from lsnb import train
+    monkeypatch.setattr(train, "load_data", fake_dataset)
+    ds = profiles.distillation_setup(profile)
+    short = dict(epochs=1, batch_size=8)
+    pairs = [(ds.hinton_teacher(alpha=0.0), ds.hinton_student()), (ds.hinton_ls_teacher(alpha=0.1), ds.hinton_student()),
+             (ds.teacher(alpha=0.1).with_(snapshots=2), ds.student())]
+    for teacher_cfg, student_cfg in pairs:
+        teacher = train.train(teacher_cfg.with_(**short), runs_dir=tmp_path, device="cpu")
+        student = train.train(profiles.distilled(student_cfg.with_(**short), teacher.config, 3.0),
+                              runs_dir=tmp_path, device="cpu")
+        assert len(student.history) == 1 and student.metrics["teacher_targets"] in ("precomputed", "clean view")
+        assert student.config.distill_t2 and student.config.distill_beta == 1.0
+    assert [s for s, _, _ in train.snapshots(teacher)] == [0, 1, 2]
+    if profile == "paper":
+        assert (teacher.config.model, student.config.model) == ("resnet", "alexnet")
+        assert teacher.config.model_kwargs["depth"] == 56 and student.metrics["teacher_targets"] == "clean view"
+        assert ds.hinton_teacher(alpha=0.0).dataset == "mnist" and ds.mi_examples == 600
