@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 BUILD  := book/chapters
-CHAPTERS := $(basename $(notdir $(wildcard notebooks/[0-9][0-9]_*.md)))
+CHAPTERS := $(basename $(notdir $(wildcard notebooks/[0-9][0-9]*_*.md)))
 # The run store is shared by every build and chapter: a finished run is never trained twice.
 export LSNB_RUNS ?= $(CURDIR)/runs
 export LSNB_DATA ?= $(CURDIR)/data
@@ -28,13 +28,19 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	@touch $@
 
 # The offline default data: Debian's dataset-fashion-mnist where apt and root are there,
-# else torchvision's download; lsnb.data says what to do when neither works.
+# else torchvision's download; lsnb.data says what to do when neither works. The English->German
+# corpus en_de (lsnb.text) needs Debian's FreeDict dictionary dict-freedict-eng-deu.
 data: setup
 	@if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 || \
 	  { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist >/dev/null; } || \
 	  echo "note: could not install dataset-fashion-mnist with apt; trying torchvision's download"; fi
+	@if [ ! -f /usr/share/dictd/freedict-eng-deu.index ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q dict-freedict-eng-deu >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q dict-freedict-eng-deu >/dev/null; } || \
+	  echo "note: could not install dict-freedict-eng-deu with apt; the en_de corpus needs it"; fi
 	$(PY) -m lsnb.data fashion_mnist
+	$(PY) -m lsnb.data en_de
 
 book: data
 	@rm -rf $(BUILD) && mkdir -p $(BUILD)/results
@@ -66,7 +72,7 @@ golden: data
 	done
 
 pair: setup
-	$(PY) -m jupytext --quiet --sync notebooks/[0-9][0-9]_*.md
+	$(PY) -m jupytext --quiet --sync notebooks/[0-9][0-9]*_*.md
 
 benchmark: data
 	$(PY) benchmarks/throughput.py

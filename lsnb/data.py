@@ -258,6 +258,25 @@ def prepare_batch(x: torch.Tensor, augment: str, train: bool, generator: torch.G
     raise ValueError(f"augment={augment!r} is unknown: use none, shift2, cifar or alexnet")
 
 
+def batch_order(split: Split, batch_size: int, augment: str, generator: torch.Generator, chunk: int = 50) -> list:
+    """One epoch's mini-batches as index tensors, in training order.
+
+    Images: a random permutation cut into batches. Sentences (``augment="tokens"``):
+    the same permutation, then each run of ``chunk`` batches is sorted by sentence length
+    before it is cut, and the batches are shuffled, so that a batch holds sentences of
+    similar length and little padding (the bucketing of Vaswani et al. 2017, sec. 5.1).
+    """
+    perm = torch.randperm(len(split), generator=generator)
+    if augment != "tokens":
+        return list(perm.split(batch_size))
+    length = (split.x != 0).sum(-1).amax(-1).cpu()  # the longer of source and target, per pair
+    batches = []
+    for part in perm.split(batch_size * chunk):
+        part = part[torch.sort(length[part], stable=True).indices]
+        batches.extend(part.split(batch_size))
+    return [batches[i] for i in torch.randperm(len(batches), generator=generator)]
+
+
 def batch(split: Split, idx, augment: str, train: bool, generator: torch.Generator | None,
           device=None) -> tuple:
     """Model input and labels for the examples ``idx`` of ``split``, on ``device``.

@@ -101,6 +101,8 @@ class TrainConfig:
     # Weight snapshots at this many evenly spaced steps (plus step 0), for quantities
     # tracked over training such as the mutual information of Figure 6 (lsnb.info).
     snapshots: int = 0
+    # Linear learning-rate warm-up over this fraction of training (the Transformer's).
+    warmup: float = 0.0
 
     def __post_init__(self):
         _check_choice("model", self.model, MODELS)
@@ -129,6 +131,8 @@ class TrainConfig:
             raise ValueError(f"distill_temperature={self.distill_temperature!r} is not allowed: it must be > 0")
         if not (isinstance(self.distill_beta, (int, float)) and 0 <= self.distill_beta <= 1):
             raise ValueError(f"distill_beta={self.distill_beta!r} is not allowed: it must be in [0, 1]")
+        if not (isinstance(self.warmup, (int, float)) and 0 <= self.warmup < 1):
+            raise ValueError(f"warmup={self.warmup!r} is not allowed: a fraction of training in [0, 1)")
         if isinstance(self.snapshots, bool) or not isinstance(self.snapshots, int) or self.snapshots < 0:
             raise ValueError(f"snapshots={self.snapshots!r} is not allowed: use a whole number >= 0")
 
@@ -165,7 +169,7 @@ class TrainConfig:
 
 
 _OPTIONAL_FIELDS = {"teacher": None, "distill_temperature": 1.0, "distill_beta": 1.0, "distill_t2": False,
-                    "snapshots": 0}
+                    "snapshots": 0, "warmup": 0.0}
 
 
 @dataclass(frozen=True)
@@ -276,14 +280,16 @@ def resnet_config(profile: str, *, dataset: str | None = None, alpha: float = 0.
 
 
 def student_config(profile: str, *, teacher: TrainConfig | None = None, temperature: float = 1.0,
-                   alpha: float = 0.0, seed: int = 0, epochs: int | None = None) -> TrainConfig:
+                   alpha: float = 0.0, seed: int = 0, epochs: int | None = None,
+                   dataset: str | None = None) -> TrainConfig:
     """The 784-800-800-10 student of Hinton et al. (2015): no dropout, no shifts (sec. 4; smaller on ``smoke``).
 
     Trained on the hard labels (with label smoothing ``alpha``), or, given a ``teacher``
     config, distilled from it at ``temperature`` with beta = 1 (the paper's choice).
     """
     hidden = get_profile(profile).student_hidden
-    cfg = fcn_config(profile, alpha=alpha, seed=seed, epochs=epochs, hidden=hidden, dropout=0.0, augment="none")
+    cfg = fcn_config(profile, dataset=dataset, alpha=alpha, seed=seed, epochs=epochs, hidden=hidden, dropout=0.0,
+                     augment="none")
     return cfg if teacher is None else distilled(cfg, teacher, temperature)
 
 
@@ -324,12 +330,15 @@ class DistillationSetup:
     mi_classes: tuple
 
 
-def distillation_setup(profile: str) -> DistillationSetup:
-    """Chapter 4's configs: Fashion-MNIST FCNs on ``smoke``/``cpu``; MNIST and CIFAR-10 on ``paper``."""
+def distillation_setup(profile: str, dataset: str | None = None) -> DistillationSetup:
+    """Chapter 4's configs: Fashion-MNIST FCNs on ``smoke``/``cpu``; MNIST and CIFAR-10 on ``paper``.
+
+    ``dataset`` replaces the profile's dataset for the fully connected networks.
+    """
     check_profile(profile)
-    fcn = functools.partial(fcn_config, profile)
-    hinton = dict(hinton_teacher=fcn, hinton_ls_teacher=functools.partial(fcn_config, profile, dropout=0.0),
-                  hinton_student=functools.partial(student_config, profile))
+    fcn = functools.partial(fcn_config, profile, dataset=dataset)
+    student = functools.partial(student_config, profile, dataset=dataset)
+    hinton = dict(hinton_teacher=fcn, hinton_ls_teacher=functools.partial(fcn, dropout=0.0), hinton_student=student)
     # Hinton et al. distil the MNIST student at T = 20; Chandrasegaran et al.'s grid.
     followup = dict(hinton_temperature=20.0, followup_alphas=(0.0, 0.1),
                     followup_temperatures=(1.0, 3.0) if profile == "smoke" else (1.0, 2.0, 3.0, 8.0))
@@ -341,11 +350,41 @@ def distillation_setup(profile: str) -> DistillationSetup:
             alphas=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6), temperatures=(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0),
             mi_examples=600, mi_samples=100, mi_snapshots=40, mi_classes=(0, 1))
     return DistillationSetup(
-        **hinton, **followup, teacher=fcn, student=functools.partial(student_config, profile),
+        **hinton, **followup, teacher=fcn, student=student,
         alphas=(0.0, 0.05, 0.1, 0.2) if profile == "cpu" else (0.0, 0.1),
         temperatures=(1.0, 2.0, 3.0, 4.0, 8.0) if profile == "cpu" else (1.0, 3.0),
         mi_examples=600 if profile == "cpu" else 60, mi_samples=64 if profile == "cpu" else 8,
         mi_snapshots=16 if profile == "cpu" else 2, mi_classes=(0, 1))  # T-shirt/top vs Trouser
+
+
+def transformer_config(profile: str, *, dataset: str | None = None, alpha: float = 0.0, seed: int = 0,
+                       epochs: int | None = None) -> TrainConfig:
+    """The encoder-decoder Transformer of the translation chapter (Vaswani et al. 2017; paper sec. 3).
+
+    Adam with linear warm-up then linear decay, gradient clipping at 1, dropout 0.1,
+    label smoothing ``alpha`` on the next-token targets (padding excluded). ``cpu``: a
+    small model on the offline English->German corpus (lsnb.text); ``paper``: a
+    Transformer-base-sized model on Multi30k (WMT14, the paper's data, is out of reach
+    of one GPU in hours).
+    """
+    p = get_profile(profile)
+    dataset = dataset or ("multi30k" if p.name == "paper" else "en_de")
+    if dataset not in TEXT_DATASETS:
+        raise ValueError(f"dataset={dataset!r} is not a translation corpus: use one of {', '.join(TEXT_DATASETS)}")
+    size = {"smoke": dict(d_model=64, heads=2, layers=1, ffn=128),
+            "cpu": dict(d_model=256, heads=4, layers=2, ffn=1024),
+            "paper": dict(d_model=512, heads=8, layers=6, ffn=2048)}[p.name]
+    default_epochs, n = {"smoke": (1, (2000, 200, 200)), "cpu": (TRANSLATION_CPU_EPOCHS, (None, 1000, 1000)),
+                         "paper": (30, (None, 1014, None))}[p.name]
+    return TrainConfig(
+        model="transformer", dataset=dataset, alpha=check_alpha(alpha),
+        seed=seed, epochs=_check_positive_int("epochs", epochs or default_epochs),
+        batch_size=64 if p.name != "paper" else 128, optimizer="adam", lr=7e-4 if p.name != "paper" else 5e-4,
+        schedule="linear", warmup=0.05, grad_clip=1.0, augment="tokens",
+        n_train=n[0], n_val=n[1], n_test=n[2], model_args=tuple(size.items()) + (("dropout", 0.1),))
+
+
+TRANSLATION_CPU_EPOCHS = 4
 
 
 # The networks of the paper's Table 2 (and the FCN of chapter 1), by the name the book uses.

@@ -79,8 +79,11 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
 
 
 def lr_factor(config: TrainConfig, step: int, total_steps: int) -> float:
-    """Learning-rate multiplier at ``step``: constant, piecewise (x ``lr_decay`` at each milestone), or linear to 0."""
+    """Learning-rate multiplier at ``step``: constant, piecewise (x ``lr_decay`` at each milestone), or linear to 0,
+    after a linear warm-up from 0 over the first ``warmup`` fraction of training."""
     progress = step / total_steps
+    if config.warmup and progress < config.warmup:
+        return progress / config.warmup * lr_factor(config.with_(warmup=0.0), step, total_steps)
     if config.schedule == "piecewise":
         return config.lr_decay ** sum(progress >= m for m in config.milestones)
     if config.schedule == "linear":
@@ -269,12 +272,11 @@ def train(config: TrainConfig, *, runs_dir: Path | str | None = None, device=Non
         t0 = time.perf_counter()
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device)
-        perm = torch.randperm(len(train_split), generator=gen).to(device)
-        for i in range(steps_per_epoch):
+        for i, idx in enumerate(data_mod.batch_order(train_split, config.batch_size, config.augment, gen)):
             step = epoch * steps_per_epoch + i
             if step in keep_at:
                 _snapshot(run_dir.path, model, step, steps_per_epoch, ds)
-            idx = perm[i * config.batch_size:(i + 1) * config.batch_size]
+            idx = idx.to(device)
             x, y = data_mod.batch(train_split, idx, config.augment, True, gen, device)
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)

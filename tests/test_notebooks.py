@@ -11,7 +11,7 @@ import yaml
 
 from conftest import ROOT
 
-CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.md"))
+CHAPTERS = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]*_*.md"))
 
 
 def test_there_are_chapters():

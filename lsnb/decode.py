@@ -1,0 +1,243 @@
+"""Decoding and scoring a translation model (the paper's sec. 3, Figures 3 and 4).
+
+Greedy decoding and beam search with the length penalty of Wu et al. (2016), which
+Vaswani et al. (2017, sec. 6.1) use with beam 4 and alpha 0.6; a temperature T divides
+the logits before the softmax, as in the paper's Figure 4. BLEU is sacrebleu's corpus
+BLEU on detokenised text, with a bootstrap over sentences for its spread. For
+calibration (Figure 3), :func:`token_logits` gives one row of logits per target token
+given the correct prefix -- padding excluded -- for :mod:`lsnb.metrics` and
+:mod:`lsnb.temperature`.
+
+Decoding never emits PAD or BOS (their log-probabilities are set to -inf after the
+softmax, so the other tokens keep the model's probabilities).
+"""
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sacrebleu.metrics import BLEU
+
+from .models import BOS, EOS, PAD
+
+IGNORE = -100  # the label of padded target positions
+
+
+@contextlib.contextmanager
+def evaluating(model):
+    """Eval mode and no gradients inside the block; the model's mode is restored after it."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        model.train(was_training)
+
+
+def next_log_probs(logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """``log softmax(logits / T)`` in float32, with PAD and BOS ruled out."""
+    logp = F.log_softmax(logits.float() / temperature, dim=-1)
+    logp[..., [PAD, BOS]] = float("-inf")
+    return logp
+
+
+def lp(length, alpha: float):
+    """Wu et al. (2016): ``lp(Y) = ((5 + |Y|) / 6) ** alpha``; a hypothesis scores ``log p(Y|X) / lp(Y)``."""
+    return ((5 + length) / 6) ** alpha
+
+
+def length_limit(src: torch.Tensor, max_len: int = 200, extra: int = 50) -> torch.Tensor:
+    """The most tokens (EOS included) to generate per sentence: source length + ``extra``, at most ``max_len``."""
+    return ((src != PAD).sum(1) + extra).clamp(max=max_len)
+
+
+def _trim(tokens: torch.Tensor) -> torch.Tensor:
+    """Drop the columns that are PAD in every row."""
+    return tokens[:, :int((tokens != PAD).sum(1).max())]
+
+
+def greedy(model, src: torch.Tensor, max_len: int = 200, temperature: float = 1.0, extra: int = 50) -> torch.Tensor:
+    """The most probable next token at every step, for a batch of sources (B, S) -> tokens (B, T).
+
+    Each row is the generated ids after BOS, ending with EOS (unless cut at the length
+    limit, :func:`length_limit`) and then PAD. A temperature does not change the argmax;
+    it is accepted so that greedy and beam search are called alike.
+    """
+    limit = length_limit(src, max_len, extra).to(src.device)
+    with evaluating(model):
+        cache = model.start(*model.encode(src))
+        tokens = torch.full((len(src), int(limit.max())), PAD, dtype=torch.long, device=src.device)
+        last, done = torch.full_like(limit, BOS), torch.zeros_like(limit, dtype=torch.bool)
+        for t in range(tokens.shape[1]):
+            last = next_log_probs(model.step(last, cache), temperature).argmax(-1).masked_fill(done, PAD)
+            tokens[:, t] = last
+            done |= (last == EOS) | (t + 1 >= limit)
+            if done.all():
+                break
+    return _trim(tokens)
+
+
+def beam_search(model, src: torch.Tensor, beam: int = 4, max_len: int = 200, length_penalty: float = 0.6,
+                temperature: float = 1.0, extra: int = 50) -> torch.Tensor:
+    """Beam search (Wu et al. 2016; Vaswani et al. 2017 sec. 6.1) for a batch of sources (B, S) -> tokens (B, T).
+
+    Per sentence, the ``beam`` alive hypotheses are extended and the ``beam`` best
+    continuations by summed log-probability kept; those ending in EOS (or at the length
+    limit) leave the beam for the finished set, scored ``log p / lp`` (:func:`lp`), and the
+    next best continuations (of the 2 x beam computed) take their places. A sentence is done
+    when no alive hypothesis can beat its best finished one (log-probabilities only fall,
+    and lp is largest at the length limit). Returns the best finished hypothesis per
+    sentence, in :func:`greedy`'s format. Beam 1 without a length penalty is greedy
+    decoding; with one, a hypothesis longer than greedy's may still win.
+    """
+    b, k, device = len(src), beam, src.device
+    limit = length_limit(src, max_len, extra).to(device)
+    n = int(limit.max())
+    with evaluating(model):
+        memory, pad = model.encode(src)
+        cache = model.start(memory.repeat_interleave(k, 0), pad.repeat_interleave(k, 0))
+        alive = torch.empty(b, k, 0, dtype=torch.long, device=device)
+        alive_lp = torch.full((b, k), float("-inf"), device=device)
+        alive_lp[:, 0] = 0.0  # one live beam to start with, so the first step does not pick k copies
+        finished = torch.full((b, k, n), PAD, dtype=torch.long, device=device)
+        finished_score = torch.full((b, k), float("-inf"), device=device)
+        last = torch.full((b * k,), BOS, dtype=torch.long, device=device)
+        for t in range(1, n + 1):
+            logp = next_log_probs(model.step(last, cache), temperature).view(b, k, -1)
+            total, index = (alive_lp[..., None] + logp).flatten(1).topk(2 * k, dim=1)  # (b, 2k)
+            parent, token = index // logp.shape[-1], index % logp.shape[-1]
+            seqs = torch.cat([alive.gather(1, parent[..., None].expand(-1, -1, t - 1)), token[..., None]], 2)
+            eos, at_limit = token == EOS, (t >= limit)[:, None]
+            ends = (eos & (torch.arange(2 * k, device=device) < k)) | at_limit  # EOS counts among the k best
+
+            score = torch.where(ends, total / lp(t, length_penalty), float("-inf"))
+            finished_score, pick = torch.cat([finished_score, score], 1).topk(k, dim=1)
+            candidates = torch.cat([finished, F.pad(seqs, (0, n - t), value=PAD)], 1)
+            finished = candidates.gather(1, pick[..., None].expand(-1, -1, n))
+
+            alive_lp, pick = total.masked_fill(eos | at_limit, float("-inf")).topk(k, dim=1)
+            alive = seqs.gather(1, pick[..., None].expand(-1, -1, t))
+            model.reorder(cache, (torch.arange(b, device=device)[:, None] * k + parent.gather(1, pick)).flatten())
+            last = alive[:, :, -1].flatten()
+
+            best_alive = alive_lp[:, 0] / lp(limit, length_penalty)
+            if ((finished_score[:, 0] >= best_alive) | (t >= limit)).all():
+                break
+    return _trim(finished[:, 0])
+
+
+def sequence_score(model, src: torch.Tensor, tokens: torch.Tensor, length_penalty: float = 0.6,
+                   temperature: float = 1.0) -> torch.Tensor:
+    """``log p(Y|X) / lp(Y)`` of given hypotheses (B, T) (PAD after the end), by teacher forcing:
+    the score beam search maximises."""
+    with evaluating(model):
+        inputs = torch.cat([torch.full_like(tokens[:, :1], BOS), tokens[:, :-1]], 1)
+        logp = next_log_probs(model.head(model.decode(inputs, *model.encode(src))), temperature)
+        keep = tokens != PAD
+        total = logp.gather(-1, tokens[..., None]).squeeze(-1).masked_fill(~keep, 0.0).sum(1)
+    return total / lp(keep.sum(1).float(), length_penalty)
+
+
+def strip(ids) -> list:
+    """The ids of one hypothesis up to (not including) its first EOS, without BOS and PAD."""
+    out = []
+    for i in ids:
+        if i == EOS:
+            break
+        if i not in (PAD, BOS):
+            out.append(i)
+    return out
+
+
+def translate(model, split, tokenizer, beam: int = 4, length_penalty: float = 0.6, temperature: float = 1.0,
+              max_len: int = 200, extra: int = 50, batch_size: int = 64) -> list[str]:
+    """Beam-search translations of a split's sources (``split.x[:, 0]``), detokenised by ``tokenizer.decode``.
+
+    Sentences are decoded in batches of similar source length (less padding); each
+    sentence's hypothesis does not depend on the batch it falls in.
+    """
+    device = next(model.parameters()).device
+    src = split.x[:, 0]
+    lengths = (src != PAD).sum(1)
+    hypotheses = [None] * len(src)
+    for rows in lengths.argsort(descending=True).split(batch_size):
+        batch = src[rows, :int(lengths[rows].max())].to(device)
+        tokens = beam_search(model, batch, beam, max_len, length_penalty, temperature, extra)
+        for i, ids in zip(rows.tolist(), tokens.tolist()):
+            hypotheses[i] = tokenizer.decode(strip(ids))
+    return hypotheses
+
+
+def bleu(hypotheses: list[str], references: list[str]) -> float:
+    """sacrebleu's corpus BLEU (default 13a tokenisation, one reference) of detokenised text."""
+    return BLEU().corpus_score(list(hypotheses), [list(references)]).score
+
+
+def bleu_bootstrap(hypotheses: list[str], references: list[str], n: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """Mean and standard deviation of corpus BLEU over ``n`` resamples of the sentences with
+    replacement (Koehn 2004): the spread of the test-set BLEU from the choice of sentences.
+
+    Per-sentence n-gram counts are taken once and summed per resample, as sacrebleu's own
+    paired bootstrap does.
+    """
+    metric = BLEU()
+    stats = np.array(metric._extract_corpus_statistics(list(hypotheses), [list(references)]), dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    scores = [metric._compute_score_from_stats(stats[rng.integers(0, len(stats), len(stats))].sum(0).tolist()).score
+              for _ in range(n)]
+    return float(np.mean(scores)), float(np.std(scores, ddof=1))
+
+
+def token_logits(model, split, batch_size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    """Float32 logits (n_tokens, V) and labels (n_tokens,) for every non-padded target token given the
+    correct prefix (teacher forcing), for the paper's token-level calibration (Figure 3).
+
+    Padded positions (label -100) are left out: counting them would add easy, meaningless
+    "predictions" to ECE and NLL.
+    """
+    device = next(model.parameters()).device
+    logits, labels = [], []
+    with evaluating(model):
+        for i in range(0, len(split.x), batch_size):
+            x, y = split.x[i:i + batch_size], split.y[i:i + batch_size]
+            width = int((x != PAD).any(1).sum(0).nonzero().max()) + 1  # the longest source or target
+            x, y = x[..., :width], y[:, :width - 1]
+            keep = y != IGNORE
+            logits.append(model(x.to(device)).float().cpu()[keep])
+            labels.append(y[keep])
+    return torch.cat(logits), torch.cat(labels)
+
+
+def references(config, split: str) -> list[str]:
+    """The German reference sentences of a translation config's ``"val"`` or ``"test"`` rows, in row order."""
+    from . import text
+
+    pairs = text.corpus(config.dataset)["valid" if split == "val" else "test"]
+    n = config.n_val if split == "val" else config.n_test
+    return [de for _, de in (pairs[:n] if n else pairs)]
+
+
+def run_translations(run, split: str = "test", *, temperature: float = 1.0, beam: int = 4,
+                     length_penalty: float = 0.6) -> list[str]:
+    """Beam-search translations of a finished run's ``"val"`` or ``"test"`` sources, kept in its run folder.
+
+    Decoding is the slow part of the translation chapter; like the logits of the image
+    chapters, each (split, T, beam, length penalty) is decoded once per trained model.
+    """
+    from . import text, train
+    from .store import atomic_write_json, read_json
+
+    path = run.path / "translations" / f"{split}_T{temperature:.4g}_beam{beam}_lp{length_penalty:g}.json"
+    if path.exists():
+        return read_json(path)
+    data = train.load_data(run.config)
+    rows = {"val": data.val, "test": data.test}[split]
+    if rows is None:
+        raise ValueError(f"run {run.path.name} has no validation split (n_val=0)")
+    hypotheses = translate(run.model, rows, text.tokenizer(run.config.dataset), beam=beam,
+                           length_penalty=length_penalty, temperature=temperature)
+    atomic_write_json(path, hypotheses)
+    return hypotheses

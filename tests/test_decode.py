@@ -1,0 +1,200 @@
+"""The translation Transformer and its decoding: shapes, the cached decoder, beam search, BLEU, token logits."""
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from lsnb import decode, models
+from lsnb.losses import label_smoothing_loss
+from lsnb.models import BOS, EOS, PAD
+
+V = 16  # ids 0-3 special, 4-15 "words"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny models run fastest on one thread (and far slower with two when the CPU is shared)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def make_split(sources, targets, width=None):
+    """A translation split as lsnb.text builds it: x (N, 2, L) source / BOS target EOS, y = x[:, 1, 1:] with -100."""
+    width = width or max(max(len(s), len(t)) for s, t in zip(sources, targets)) + 2
+    x = torch.full((len(sources), 2, width), PAD, dtype=torch.long)
+    for i, (s, t) in enumerate(zip(sources, targets)):
+        x[i, 0, :len(s) + 1] = torch.tensor(list(s) + [EOS])
+        x[i, 1, :len(t) + 2] = torch.tensor([BOS] + list(t) + [EOS])
+    return SimpleNamespace(x=x, y=x[:, 1, 1:].masked_fill(x[:, 1, 1:] == PAD, -100))
+
+
+def reversal_split(n, seed):
+    g = torch.Generator().manual_seed(seed)
+    sources = [torch.randint(4, V, (int(torch.randint(2, 8, (1,), generator=g)),), generator=g).tolist()
+               for _ in range(n)]
+    return make_split(sources, [s[::-1] for s in sources])
+
+
+def tiny(seed=0, **kwargs):
+    torch.manual_seed(seed)
+    return models.Transformer((2, 10), V, **{"d_model": 32, "heads": 4, "layers": 2, "ffn": 64, "dropout": 0.0,
+                                             **kwargs})
+
+
+@pytest.fixture(scope="module")
+def random_model():
+    return tiny().eval()
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """A tiny Transformer taught to reverse sequences (a few seconds on a CPU)."""
+    model, data = tiny(1, dropout=0.1), reversal_split(2000, seed=0)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(300):
+        idx = torch.randint(0, len(data.x), (64,), generator=g)
+        loss = label_smoothing_loss(model(data.x[idx]).flatten(0, -2), data.y[idx].flatten(), 0.1, ignore_index=-100)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def test_split():
+    return reversal_split(40, seed=1)
+
+
+# ----------------------------------------------------------------------------- the model
+
+
+def test_forward_shapes_and_build(test_split):
+    config = SimpleNamespace(model="transformer", augment="tokens",
+                             model_kwargs={"d_model": 32, "heads": 4, "layers": 1, "ffn": 64})
+    model = models.build(config, tuple(test_split.x.shape[1:]), V).eval()
+    x = test_split.x[:5]
+    assert model(x).shape == (5, x.shape[-1] - 1, V)
+    assert model.features(x).shape == (5, x.shape[-1] - 1, 32)
+    assert torch.equal(model.head(model.features(x)), model(x))
+    assert not any(model.decays(n) for n, _ in model.named_parameters())
+
+
+def test_embeddings_are_tied(random_model):
+    assert random_model.head.weight is random_model.embed.weight
+    assert sum(p is random_model.embed.weight for p in random_model.parameters()) == 1
+    assert random_model.head.bias is None
+
+
+def test_positions_are_sinusoids():
+    pe = models.sinusoids(50, 8)
+    assert torch.allclose(pe[7, 2], torch.sin(torch.tensor(7 / 10000 ** (2 / 8))))
+    assert torch.allclose(pe[7, 3], torch.cos(torch.tensor(7 / 10000 ** (2 / 8))))
+
+
+def test_cached_step_equals_the_full_decoder(random_model, test_split):
+    src, tgt = test_split.x[:8, 0], test_split.x[:8, 1]  # padded sources of different lengths
+    with torch.no_grad():
+        memory, pad = random_model.encode(src)
+        full = random_model.head(random_model.decode(tgt, memory, pad))
+        cache = random_model.start(memory, pad)
+        steps = torch.stack([random_model.step(tgt[:, t], cache) for t in range(tgt.shape[1])], 1)
+    keep = tgt != PAD  # padded target positions are never decoded
+    torch.testing.assert_close(steps[keep], full[keep], atol=1e-5, rtol=0)
+
+
+def test_step_refuses_training_mode(random_model):
+    model = tiny().train()
+    with pytest.raises(RuntimeError, match="eval"):
+        model.step(torch.tensor([BOS]), model.start(*model.encode(torch.tensor([[5, EOS]]))))
+
+
+# ----------------------------------------------------------------------------- decoding
+
+
+@pytest.mark.parametrize("which", ["random_model", "trained"])
+def test_beam_one_is_greedy(which, request, test_split):
+    """Without a length penalty, beam 1 is greedy (with one, a longer hypothesis may still win)."""
+    model, src = request.getfixturevalue(which), test_split.x[:, 0]
+    assert torch.equal(decode.beam_search(model, src, beam=1, length_penalty=0.0, max_len=12),
+                       decode.greedy(model, src, max_len=12))
+
+
+def test_temperature_does_not_change_greedy(random_model, test_split):
+    src = test_split.x[:, 0]
+    base = decode.greedy(random_model, src, max_len=12)
+    for t in (0.3, 3.0):
+        assert torch.equal(decode.greedy(random_model, src, max_len=12, temperature=t), base)
+
+
+def test_beam_scores_at_least_greedy(trained, test_split):
+    """Not a theorem (beam search may prune greedy's path), but true of a model that has learned its task."""
+    src = test_split.x[:, 0]
+    for temperature in (1.0, 2.0):
+        g = decode.greedy(trained, src, temperature=temperature)
+        b = decode.beam_search(trained, src, beam=4, temperature=temperature)
+        sg = decode.sequence_score(trained, src, g, 0.6, temperature)
+        sb = decode.sequence_score(trained, src, b, 0.6, temperature)
+        assert (sb >= sg - 1e-5).all()
+
+
+def test_trained_model_reverses(trained, test_split):
+    out = decode.beam_search(trained, test_split.x[:, 0], beam=4)
+    target = test_split.x[:, 1, 1:]
+    exact = [decode.strip(o) == decode.strip(t) for o, t in zip(out.tolist(), target.tolist())]
+    assert sum(exact) >= 0.6 * len(exact)  # 80% at 300 steps
+
+
+def test_output_format_and_length_limit(random_model, test_split):
+    src = test_split.x[:, 0]
+    limit = decode.length_limit(src, max_len=9, extra=3)
+    assert torch.equal(limit, ((src != PAD).sum(1) + 3).clamp(max=9))
+    for out in (decode.greedy(random_model, src, max_len=9, extra=3),
+                decode.beam_search(random_model, src, beam=3, max_len=9, extra=3)):
+        assert not ((out == BOS).any())
+        lengths = (out != PAD).sum(1)
+        assert (lengths <= limit).all()
+        for row, n in zip(out, lengths):  # nothing after the first EOS; PAD only at the end
+            assert (row[n:] == PAD).all() and (row[:n - 1] != EOS).all()
+
+
+def test_translate_does_not_depend_on_batches(trained, test_split):
+    tokenizer = SimpleNamespace(decode=lambda ids: " ".join(map(str, ids)))
+    one = decode.translate(trained, test_split, tokenizer, batch_size=1)
+    many = decode.translate(trained, test_split, tokenizer, batch_size=16)
+    assert one == many and len(one) == len(test_split.x)
+    assert all(str(s) not in h.split() for h in one for s in (PAD, BOS, EOS))
+
+
+# ----------------------------------------------------------------------------- BLEU and token logits
+
+
+def test_bleu_of_the_reference_is_100():
+    refs = ["The cat sat on the mat.", "A dog barked at the moon, twice.", "Nothing else happened."]
+    assert decode.bleu(refs, refs) == pytest.approx(100.0)
+    assert decode.bleu_bootstrap(refs, refs, n=50) == pytest.approx((100.0, 0.0))
+    hyps = ["The cat sat on a mat.", "A dog barked at the sun twice.", "Nothing happened."]
+    mean, sd = decode.bleu_bootstrap(hyps * 10, refs * 10, n=200, seed=1)
+    assert 0 < sd < 20 and abs(mean - decode.bleu(hyps * 10, refs * 10)) < 3 * sd
+
+
+def test_token_logits_ignore_padding(random_model, test_split):
+    logits, labels = decode.token_logits(random_model, test_split, batch_size=7)
+    assert logits.dtype == torch.float32 and logits.shape == (int((test_split.y != -100).sum()), V)
+    assert torch.equal(labels, test_split.y[test_split.y != -100])
+    wide = make_split([], [], width=1)  # the same sentences with 6 more PAD columns, decoded one by one
+    wide.x = torch.nn.functional.pad(test_split.x, (0, 6), value=PAD)
+    wide.y = torch.nn.functional.pad(test_split.y, (0, 6), value=-100)
+    logits_wide, labels_wide = decode.token_logits(random_model, wide, batch_size=1)
+    assert torch.equal(labels_wide, labels)
+    torch.testing.assert_close(logits_wide, logits, atol=1e-5, rtol=0)
+    with torch.no_grad():  # and equal to the model's own forward pass on the whole (padded) batch
+        direct = random_model(test_split.x)[test_split.y != -100]
+    torch.testing.assert_close(direct, logits, atol=1e-5, rtol=0)
+
+
+def test_special_ids_match_the_vocabulary():
+    text = pytest.importorskip("lsnb.text")
+    assert (models.PAD, models.BOS, models.EOS) == (text.PAD, text.BOS, text.EOS)
