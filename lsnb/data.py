@@ -46,6 +46,7 @@ class Dataset:
     val: Split | None
     test: Split
     classes: tuple
+    digest: str | None = None  # a checksum of the source files where they can differ between machines (lsnb.text)
 
     @property
     def num_classes(self) -> int:

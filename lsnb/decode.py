@@ -231,9 +231,14 @@ def run_translations(run, split: str = "test", *, temperature: float = 1.0, beam
     from .store import atomic_write_json, read_json
 
     path = run.path / "translations" / f"{split}_T{temperature:.4g}_beam{beam}_lp{length_penalty:g}.json"
+    data = train.load_data(run.config)
+    trained_on = run.metrics.get("data_digest")
+    if trained_on is not None and data.digest is not None and trained_on != data.digest:
+        raise ValueError(f"run {run.path.name} was trained on a {run.config.dataset} corpus with digest {trained_on}, "
+                         f"but the corpus here has digest {data.digest} (other gettext catalogs installed?): "
+                         f"delete {run.path} to retrain it on this corpus")
     if path.exists():
         return read_json(path)
-    data = train.load_data(run.config)
     rows = {"val": data.val, "test": data.test}[split]
     if rows is None:
         raise ValueError(f"run {run.path.name} has no validation split (n_val=0)")

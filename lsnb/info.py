@@ -260,16 +260,17 @@ def logit_gaps(model: torch.nn.Module, x_uint8: torch.Tensor, augment: str, n_sa
     return out
 
 
-def information_over_training(run, classes, n_examples: int, n_samples: int, seed: int = 0) -> list:
+def information_over_training(run, classes, n_examples: int, n_samples: int, seed: int = 0, device=None) -> list:
     """Estimator (a) at every weight snapshot of a finished run (Figure 6): one row per snapshot.
 
     The run must have been trained with ``snapshots > 0`` (:func:`lsnb.train.snapshots`).
     The same ``n_examples`` training examples and the same augmentation draws (``seed``)
     are used at every snapshot, so the curve shows the network changing, not the sample.
+    The snapshots run on ``device`` (default: the GPU when there is one).
     """
     from . import train  # the run store; imported here to keep this module free of training code
 
-    snaps = train.snapshots(run)
+    snaps = train.snapshots(run, device)
     if not snaps:
         raise ValueError(f"run {run.path.name} kept no weight snapshots: train it with snapshots > 0")
     split = train.load_data(run.config).train

@@ -28,6 +28,19 @@ def mean_and_spread(values) -> tuple[float, float]:
     return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
 
 
+def difference_and_noise(a, b, spread: float | None = None) -> tuple[float, float]:
+    """``mean(a) - mean(b)`` and two standard errors of that difference (a rough 95 % margin).
+
+    Each list holds one number per seed. A list with a single value has no spread of its
+    own: ``spread`` (a per-seed standard deviation measured elsewhere, e.g. on repeated
+    seeds of a similar network) stands in for it, and without one the margin is 0.
+    """
+    (ma, sa), (mb, sb) = mean_and_spread(a), mean_and_spread(b)
+    sa = sa if len(a) > 1 else (spread or 0.0)
+    sb = sb if len(b) > 1 else (spread or 0.0)
+    return ma - mb, 2 * math.sqrt(sa ** 2 / len(a) + sb ** 2 / len(b))
+
+
 # ----------------------------------------------------------------------------- calibration (sec. 3)
 
 def confidences(logits: torch.Tensor, temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:

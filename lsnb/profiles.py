@@ -293,6 +293,18 @@ def student_config(profile: str, *, teacher: TrainConfig | None = None, temperat
     return cfg if teacher is None else distilled(cfg, teacher, temperature)
 
 
+def alexnet_student(profile: str, *, teacher: TrainConfig | None = None, temperature: float = 1.0,
+                    alpha: float = 0.0, seed: int = 0, epochs: int | None = None,
+                    dataset: str | None = None) -> TrainConfig:
+    """The AlexNet student of the paper's Figure 5 (sec. 4: ResNet-56 -> AlexNet on CIFAR-10).
+
+    Trained on the labels (with label smoothing ``alpha``), or distilled from ``teacher``
+    at ``temperature`` with beta = 1, as :func:`student_config`.
+    """
+    cfg = alexnet_config(profile, dataset=dataset, alpha=alpha, seed=seed, epochs=epochs)
+    return cfg if teacher is None else distilled(cfg, teacher, temperature)
+
+
 def distilled(student: TrainConfig, teacher: TrainConfig, temperature: float) -> TrainConfig:
     """``student`` trained on ``teacher``'s soft targets at ``temperature`` instead of the labels.
 
@@ -363,7 +375,7 @@ def distillation_setup(profile: str, dataset: str | None = None) -> Distillation
         return DistillationSetup(
             **hinton, **followup,
             teacher=resnet_teacher,
-            student=functools.partial(alexnet_config, profile, dataset="cifar10"),
+            student=functools.partial(alexnet_student, profile, dataset="cifar10"),
             alphas=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6), temperatures=(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0),
             followup_seeds=3, mi_examples=600, mi_samples=100, mi_classes=(0, 1))
     return DistillationSetup(

@@ -25,12 +25,27 @@ class Claim:
     claim: str
     paper: str
     ours: str
-    verdict: str  # "agrees", "differs", or "not comparable" (with the reason in ``note``)
+    verdict: str  # one of VERDICTS (the reason in ``note`` for the last two)
     note: str = ""
 
     def __post_init__(self):
-        if self.verdict not in ("agrees", "differs", "not comparable"):
-            raise ValueError(f"verdict={self.verdict!r} must be 'agrees', 'differs' or 'not comparable'")
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict={self.verdict!r} must be one of {', '.join(map(repr, VERDICTS))}")
+
+
+# "within noise": the difference the claim is about is smaller than the seed-to-seed spread.
+VERDICTS = ("agrees", "differs", "within noise", "not comparable")
+
+
+def verdict(difference: float, noise: float) -> str:
+    """A claim's verdict from a difference signed so that > 0 supports it, and its noise margin.
+
+    "agrees" beyond the margin, "differs" beyond it the other way, else "within noise"
+    (see :func:`lsnb.metrics.difference_and_noise`).
+    """
+    if difference > noise:
+        return "agrees"
+    return "differs" if difference < -noise else "within noise"
 
 
 def default_results_dir() -> Path:

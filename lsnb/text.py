@@ -492,7 +492,8 @@ def load_translation(name: str, root=None, n_val: int = 0, n_train: int | None =
 
     vocab = tokenizer(name, root)
     return Dataset(name, split("train", n_train), split("valid", n_val) if n_val else None, split("test", n_test),
-                   tuple(vocab.id_to_token(i) for i in range(vocab.get_vocab_size())))
+                   tuple(vocab.id_to_token(i) for i in range(vocab.get_vocab_size())),
+                   digest=read_json(d / "meta.json")["digest"])
 
 
 def describe(name: str, root=None) -> str:

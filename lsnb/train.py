@@ -198,14 +198,18 @@ def snapshot_steps(config: TrainConfig, total_steps: int) -> list:
     return sorted({round(k * total_steps / n) for k in range(n + 1)}) if n else []
 
 
-def snapshots(run: Run) -> list:
-    """``(step, epoch, model)`` for every weight snapshot of a finished run, in training order."""
+def snapshots(run: Run, device=None) -> list:
+    """``(step, epoch, model)`` for every weight snapshot of a finished run, in training order.
+
+    The models are in eval mode on ``device`` (default: :func:`default_device`).
+    """
+    device = torch.device(device) if device is not None else default_device()
     out = []
     for path in sorted((run.path / "snapshots").glob("step_*.pt")):
         state = load_checkpoint(path)
         model = models.build(run.config, tuple(state["in_shape"]), state["num_classes"])
         model.load_state_dict(state["model"])
-        out.append((state["step"], state["epoch"], model.eval()))
+        out.append((state["step"], state["epoch"], model.to(device).eval()))
     return out
 
 
@@ -215,7 +219,13 @@ def _teacher(config: TrainConfig, runs_dir: Path, ds, device):
         return None, None, None
     teacher = train(distill.teacher_config(config, runs_dir), runs_dir=runs_dir, device=device)
     mode = distill.teacher_mode(teacher.config, config)
-    logits = None if mode == "on the fly" else split_logits(teacher, "train")[0].to(device)
+    logits = None
+    if mode != "on the fly":
+        logits, labels = split_logits(teacher, "train")
+        if not torch.equal(labels.cpu(), ds.train.y.cpu()):
+            raise ValueError(f"teacher {teacher.path.name} kept logits for another training set than the student's "
+                             f"({config.dataset}, n_train={config.n_train}): give both the same dataset and n_train")
+        logits = logits.to(device)
     teacher.model.eval()
     return teacher, mode, logits
 
@@ -331,6 +341,8 @@ def train(config: TrainConfig, *, runs_dir: Path | str | None = None, device=Non
              "precision": precision}
     if teacher is not None:
         final["teacher_targets"] = teacher_mode
+    if ds.digest is not None:  # the en_de corpus depends on the machine's gettext catalogs
+        final["data_digest"] = ds.digest
     if ds.val is not None:
         final.update(val_accuracy=history[-1]["val_accuracy"], val_nll=history[-1]["val_nll"])
     atomic_write_json(run_dir.history_file, history)

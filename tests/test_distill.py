@@ -91,14 +91,17 @@ def test_every_distillation_config_trains_two_steps(profile, tmp_path, monkeypat
     monkeypatch.setattr(train, "load_data", fake_dataset)
     ds = profiles.distillation_setup(profile)
     short = dict(epochs=1, batch_size=8)
-    pairs = [(ds.hinton_teacher(alpha=0.0), ds.hinton_student()), (ds.hinton_ls_teacher(alpha=0.1), ds.hinton_student()),
-             (ds.teacher(alpha=0.1).with_(snapshots=2), ds.student())]
-    for teacher_cfg, student_cfg in pairs:
+    pairs = [(ds.hinton_teacher(alpha=0.0), ds.hinton_student), (ds.hinton_ls_teacher(alpha=0.1), ds.hinton_student),
+             (ds.teacher(alpha=0.1).with_(snapshots=2), ds.student)]
+    for teacher_cfg, student_of in pairs:
         teacher = train.train(teacher_cfg.with_(**short), runs_dir=tmp_path, device="cpu")
-        student = train.train(profiles.distilled(student_cfg.with_(**short), teacher.config, 3.0),
-                              runs_dir=tmp_path, device="cpu")
+        # the students are built exactly as the chapter builds them
+        student_cfg = student_of(teacher=teacher.config, temperature=3.0, seed=1).with_(**short)
+        assert student_of(alpha=0.1).alpha == 0.1 and student_of(alpha=0.1).teacher is None
+        student = train.train(student_cfg, runs_dir=tmp_path, device="cpu")
         assert len(student.history) == 1 and student.metrics["teacher_targets"] in ("precomputed", "clean view")
         assert student.config.distill_t2 and student.config.distill_beta == 1.0
+        assert student.config.distill_temperature == 3.0 and student.config.alpha == 0.0
     assert [s for s, _, _ in train.snapshots(teacher)] == [0, 1, 2]
     if profile == "paper":
         assert (teacher.config.model, student.config.model) == ("resnet", "alexnet")

@@ -100,3 +100,16 @@ def test_every_transformer_config_takes_two_steps(profile, monkeypatch, tmp_path
     assert run.model.head.weight is run.model.embed.weight
     if profile == "paper":
         assert cfg.dataset == "multi30k" and cfg.model_kwargs["d_model"] == 512 and cfg.warmup > 0
+
+
+def test_translations_refuse_a_run_trained_on_another_corpus(copy_task, tmp_path, monkeypatch):
+    """en_de depends on the machine's gettext catalogs: a run records the corpus digest and decoding checks it."""
+    def with_digest(digest):
+        return lambda config=None: data.Dataset(**{**token_dataset().__dict__, "digest": digest})
+
+    monkeypatch.setattr(train, "load_data", with_digest("aaaa"))
+    run = train.train(copy_task.with_(epochs=1), runs_dir=tmp_path, device="cpu")
+    assert run.metrics["data_digest"] == "aaaa"
+    monkeypatch.setattr(train, "load_data", with_digest("bbbb"))
+    with pytest.raises(ValueError, match="digest aaaa.*digest bbbb.*delete"):
+        decode.run_translations(run, "test", beam=1)
