@@ -315,6 +315,12 @@ def train(config: TrainConfig, *, runs_dir: Path | str | None = None, device=Non
         record = {"epoch": epoch + 1, "train_loss": loss_sum.item() / n_labels,
                   "train_accuracy": correct.item() / n_labels, "lr": optimizer.param_groups[0]["lr"],
                   "seconds": time.perf_counter() - t0}
+        if not math.isfinite(record["train_loss"]):
+            bar.close()
+            raise FloatingPointError(
+                f"{config.model} {config.dataset} alpha={config.alpha} seed={config.seed} diverged in epoch "
+                f"{epoch + 1} (training loss {record['train_loss']}): lower lr or set grad_clip; run "
+                f"{run_dir.path.name} is not marked finished and keeps the checkpoint of epoch {epoch}")
         if ds.val is not None:
             val = evaluate(model, ds.val, config.augment, device)
             record.update(val_accuracy=val["accuracy"], val_nll=val["nll"])

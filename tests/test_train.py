@@ -214,3 +214,11 @@ def test_distillation_needs_a_finished_teacher_on_the_same_data(tiny, tmp_path):
     assert (teacher.path / "logits_train.pt").exists()  # computed once, kept with the teacher
     on_the_fly = train.train(student.with_(teacher=cfg.digest(), augment="shift2"), runs_dir=tmp_path, device="cpu")
     assert on_the_fly.metrics["teacher_targets"] == "on the fly"
+
+
+def test_a_diverging_run_stops_with_a_clear_error_and_is_not_finished(tiny, tmp_path):
+    cfg, _ = tiny
+    cfg = cfg.with_(lr=1e12, epochs=2, augment="none", model_args=(("hidden", (32, 32)), ("dropout", 0.0)))
+    with pytest.raises(FloatingPointError, match="diverged in epoch 1.*lower lr or set grad_clip"):
+        train.train(cfg, runs_dir=tmp_path, device="cpu")
+    assert not (tmp_path / cfg.digest() / "metrics.json").exists()
