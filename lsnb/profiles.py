@@ -297,9 +297,8 @@ def student_config(profile: str, *, teacher: TrainConfig | None = None, temperat
     Gradient norms are clipped at :data:`STUDENT_GRAD_CLIP` (see there).
     """
     hidden = get_profile(profile).student_hidden
-    cfg = fcn_config(profile, dataset=dataset, alpha=alpha, seed=seed, epochs=epochs, hidden=hidden, dropout=0.0,
-                     augment="none").with_(grad_clip=STUDENT_GRAD_CLIP)
-    return cfg if teacher is None else distilled(cfg, teacher, temperature)
+    return _student(fcn_config(profile, dataset=dataset, alpha=alpha, seed=seed, epochs=epochs, hidden=hidden,
+                               dropout=0.0, augment="none"), teacher, temperature)
 
 
 def alexnet_student(profile: str, *, teacher: TrainConfig | None = None, temperature: float = 1.0,
@@ -310,8 +309,13 @@ def alexnet_student(profile: str, *, teacher: TrainConfig | None = None, tempera
     Trained on the labels (with label smoothing ``alpha``), or distilled from ``teacher``
     at ``temperature`` with beta = 1, as :func:`student_config`.
     """
-    cfg = alexnet_config(profile, dataset=dataset, alpha=alpha, seed=seed, epochs=epochs).with_(
-        grad_clip=STUDENT_GRAD_CLIP)
+    return _student(alexnet_config(profile, dataset=dataset, alpha=alpha, seed=seed, epochs=epochs),
+                    teacher, temperature)
+
+
+def _student(cfg: TrainConfig, teacher: TrainConfig | None, temperature: float) -> TrainConfig:
+    """What every student shares: clipped gradients, and distillation when it has a teacher."""
+    cfg = cfg.with_(grad_clip=STUDENT_GRAD_CLIP)
     return cfg if teacher is None else distilled(cfg, teacher, temperature)
 
 
@@ -349,7 +353,6 @@ class DistillationSetup:
     followup_seeds: int
     mi_examples: int
     mi_samples: int
-    mi_snapshots: int
     mi_classes: tuple
 
 
@@ -376,7 +379,7 @@ def distillation_setup(profile: str, dataset: str | None = None) -> Distillation
     fcn = functools.partial(fcn_config, profile, dataset=dataset, epochs=teacher_epochs)
     student = functools.partial(student_config, profile, dataset=dataset)
     hinton = dict(hinton_teacher=fcn, hinton_ls_teacher=functools.partial(fcn, dropout=0.0),
-                  hinton_student=student, mi_snapshots=n_snapshots)
+                  hinton_student=student)
     # Hinton et al. distil the MNIST student at T = 20; Chandrasegaran et al.'s grid.
     followup = dict(hinton_temperature=20.0, followup_alphas=(0.0, 0.1),
                     followup_temperatures=(1.0, 3.0) if profile == "smoke" else (1.0, 2.0, 3.0, 8.0))
