@@ -59,14 +59,16 @@ book: data
 test: data
 	$(VENV)/bin/pytest
 
-# The golden notebooks: every chapter executed on the smoke profile, outputs kept for nbval.
+# The golden notebooks: every chapter executed on the smoke profile, outputs kept for nbval, in the
+# portable numeric mode of lsnb/portable.py (CPU, fp32, one thread, AVX2 kernels) that the nbval
+# kernels of `make test` use too: the same digits on every x86-64 machine.
 golden: data
 	@rm -rf tests/golden && mkdir -p tests/golden/results
 	@for ch in $(CHAPTERS); do \
 	  tmp=$$(mktemp -d); \
 	  $(PY) -m jupytext --quiet --to ipynb --output $$tmp/$$ch.ipynb notebooks/$$ch.md && \
 	  LSNB_PROGRESS=0 LSNB_RUNS=$$tmp/runs LSNB_RESULTS=$(CURDIR)/tests/golden/results \
-	    $(VENV)/bin/papermill --log-level WARNING -p profile smoke $$tmp/$$ch.ipynb tests/golden/$$ch.ipynb \
+	    $(PY) -m lsnb.portable $(VENV)/bin/papermill --log-level WARNING -p profile smoke $$tmp/$$ch.ipynb tests/golden/$$ch.ipynb \
 	    || exit 1; \
 	  rm -rf $$tmp; \
 	done

@@ -266,7 +266,7 @@ def information_over_training(run, classes, n_examples: int, n_samples: int, see
     The run must have been trained with ``snapshots > 0`` (:func:`lsnb.train.snapshots`).
     The same ``n_examples`` training examples and the same augmentation draws (``seed``)
     are used at every snapshot, so the curve shows the network changing, not the sample.
-    The snapshots run on ``device`` (default: the GPU when there is one).
+    The snapshots run on ``device`` (default: the device of ``run.model``).
     """
     from . import train  # the run store; imported here to keep this module free of training code
 

@@ -18,6 +18,9 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+from .results import default_results_dir
+from .store import default_runs_dir, writable_dir
+
 PROFILES = ("smoke", "cpu", "paper")
 DATASETS = ("fashion_mnist", "mnist", "cifar10", "cifar100")
 # English->German translation corpora (lsnb.text): offline FreeDict + gettext catalogs, and Multi30k by download.
@@ -35,11 +38,27 @@ def check_alpha(alpha) -> float:
     return float(alpha)
 
 
-def check_dataset(dataset) -> str:
-    """A torchvision dataset name, or ``imagefolder:PATH`` for a class-per-folder copy."""
-    if isinstance(dataset, str) and (dataset in DATASETS or dataset in TEXT_DATASETS or (dataset.startswith("imagefolder:") and len(dataset) > 12)):
+def is_image_dataset(dataset) -> bool:
+    """A torchvision image dataset name, or ``imagefolder:PATH`` for a class-per-folder copy."""
+    return isinstance(dataset, str) and (dataset in DATASETS or (dataset.startswith("imagefolder:") and len(dataset) > 12))
+
+
+def check_dataset(dataset, task: str | None = None) -> str:
+    """An image dataset (``task="image"``), a translation corpus (``task="translation"``), or either (None)."""
+    image_ok = task in (None, "image") and is_image_dataset(dataset)
+    text_ok = task in (None, "translation") and dataset in TEXT_DATASETS
+    if image_ok or text_ok:
         return dataset
-    raise ValueError(f"dataset={dataset!r} is unknown: use one of {', '.join(DATASETS + TEXT_DATASETS)} or 'imagefolder:PATH'")
+    images = f"one of {', '.join(DATASETS)} or 'imagefolder:PATH'"
+    if task == "image" and dataset in TEXT_DATASETS:
+        raise ValueError(f"dataset={dataset!r} is a translation corpus (chapter 3b, model 'transformer'), "
+                         f"but this classifies images: use {images}")
+    if task == "translation" and is_image_dataset(dataset):
+        raise ValueError(f"dataset={dataset!r} is an image dataset, but the Transformer translates: "
+                         f"use one of {', '.join(TEXT_DATASETS)}")
+    known = {"image": images, "translation": f"one of {', '.join(TEXT_DATASETS)}"}.get(
+        task, f"one of {', '.join(DATASETS + TEXT_DATASETS)} or 'imagefolder:PATH'")
+    raise ValueError(f"dataset={dataset!r} is unknown: use {known}")
 
 
 def check_profile(profile) -> str:
@@ -106,7 +125,7 @@ class TrainConfig:
 
     def __post_init__(self):
         _check_choice("model", self.model, MODELS)
-        check_dataset(self.dataset)
+        check_dataset(self.dataset, "translation" if self.model == "transformer" else "image")
         check_alpha(self.alpha)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed={self.seed!r} is not allowed: seed must be a whole number >= 0")
@@ -360,7 +379,7 @@ DISTILL_CPU_TEACHER_EPOCHS = 20   # the Hinton et al. FCN teachers (dropout and 
 DISTILL_CPU_RESNET_EPOCHS = 10    # the Figure 5 / Figure 6 ResNet-20 teachers: about 4 minutes each
 
 
-def distillation_setup(profile: str, dataset: str | None = None) -> DistillationSetup:
+def distillation_setup(profile: str, dataset: str | None = None, epochs: int | None = None) -> DistillationSetup:
     """Chapter 4's configs: Fashion-MNIST on ``smoke``/``cpu``; MNIST and CIFAR-10 on ``paper``.
 
     The Hinton et al. experiment uses their fully connected networks everywhere. Figures 5
@@ -368,16 +387,16 @@ def distillation_setup(profile: str, dataset: str | None = None) -> Distillation
     paper's pair), ResNet-20 (ResNet-8 on ``smoke``) -> the 800-800 student on the
     profile's convolutional subset of Fashion-MNIST on ``cpu``: the 1200-1200 FCN teacher
     is no more accurate than its student there. ``dataset`` replaces the profile's dataset
-    for all but the paper's CIFAR-10 pair.
+    for all but the paper's CIFAR-10 pair; ``epochs`` (None: the profile's schedules) that of every network.
     """
     check_profile(profile)
     p = get_profile(profile)
     n_snapshots = {"smoke": 2, "cpu": 12, "paper": 40}[profile]
     # Teachers train longer than chapter 1's FCNs: on cpu, 8 epochs of dropout and shifts leave
     # the 1200-1200 net far below an unregularised 800-800 student.
-    teacher_epochs = DISTILL_CPU_TEACHER_EPOCHS if profile == "cpu" else None
+    teacher_epochs = epochs or (DISTILL_CPU_TEACHER_EPOCHS if profile == "cpu" else None)
     fcn = functools.partial(fcn_config, profile, dataset=dataset, epochs=teacher_epochs)
-    student = functools.partial(student_config, profile, dataset=dataset)
+    student = functools.partial(student_config, profile, dataset=dataset, epochs=epochs)
     hinton = dict(hinton_teacher=fcn, hinton_ls_teacher=functools.partial(fcn, dropout=0.0),
                   hinton_student=student)
     # Hinton et al. distil the MNIST student at T = 20; Chandrasegaran et al.'s grid.
@@ -385,16 +404,17 @@ def distillation_setup(profile: str, dataset: str | None = None) -> Distillation
                     followup_temperatures=(1.0, 3.0) if profile == "smoke" else (1.0, 2.0, 3.0, 8.0))
     if profile == "paper":
         def resnet_teacher(**kwargs):
-            return resnet_config(profile, dataset="cifar10", depth=56, **kwargs).with_(snapshots=n_snapshots)
+            return resnet_config(profile, dataset="cifar10", depth=56, epochs=epochs,
+                                 **kwargs).with_(snapshots=n_snapshots)
 
         return DistillationSetup(
             **hinton, **followup,
             teacher=resnet_teacher,
-            student=functools.partial(alexnet_student, profile, dataset="cifar10"),
+            student=functools.partial(alexnet_student, profile, dataset="cifar10", epochs=epochs),
             alphas=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6), temperatures=(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0),
             followup_seeds=3, mi_examples=600, mi_samples=100, mi_classes=(0, 1))
 
-    resnet_epochs = DISTILL_CPU_RESNET_EPOCHS if profile == "cpu" else None
+    resnet_epochs = epochs or (DISTILL_CPU_RESNET_EPOCHS if profile == "cpu" else None)
 
     def conv_teacher(**kwargs):
         return resnet_config(profile, dataset=dataset or p.dataset, epochs=resnet_epochs,
@@ -448,33 +468,47 @@ TRANSLATION_TEMPERATURES = {"smoke": (0.8, 1.0), "cpu": (0.6, 0.8, 1.0, 1.2, 1.4
 TABLE2_MODELS = {"FCN": fcn_config, "AlexNet": alexnet_config, "ResNet": resnet_config}
 
 
-def configs(builder, profile: str, *, dataset: str | None, alphas, seeds) -> list:
-    """One config per (alpha, seed) for a model builder such as :func:`alexnet_config`."""
-    return [builder(profile, dataset=dataset, alpha=a, seed=s) for a in alphas for s in seeds]
+def configs(builder, profile: str, *, dataset: str | None, alphas, seeds, epochs: int | None = None) -> list:
+    """One config per (alpha, seed) for a model builder such as :func:`alexnet_config` (``epochs``: None for its
+    profile's schedule)."""
+    return [builder(profile, dataset=dataset, alpha=a, seed=s, epochs=epochs) for a in alphas for s in seeds]
 
 
 @dataclass(frozen=True)
 class ChapterSetup:
-    """The validated parameters cell of a chapter."""
+    """The validated parameters cell of a chapter.
+
+    ``epochs`` is None where each network keeps its profile's schedule; a number makes
+    every network of the chapter train that many epochs.
+    """
 
     profile: Profile
     dataset: str
     alpha: float
     seeds: tuple
-    epochs: int
+    epochs: int | None
 
     def describe(self) -> str:
+        epochs = "each network's profile schedule" if self.epochs is None else self.epochs
         return (f"profile={self.profile.name!r} ({self.profile.device_note}), dataset={self.dataset!r}, "
-                f"alpha={self.alpha}, seeds={list(self.seeds)}, epochs={self.epochs}")
+                f"alpha={self.alpha}, seeds={list(self.seeds)}, epochs={epochs}")
 
 
-def setup(profile="cpu", *, dataset=None, alpha=0.1, seed=0, n_seeds=None, epochs=None) -> ChapterSetup:
-    """Validate a notebook's parameters cell; fail with a one-line message naming the bad parameter."""
+def setup(profile="cpu", *, dataset=None, alpha=0.1, seed=0, n_seeds=None, epochs=None, runs_dir=None,
+          results_dir=None, task="image") -> ChapterSetup:
+    """Validate a notebook's parameters cell; fail with a one-line message naming the bad parameter.
+
+    Every chapter takes the same parameters (and a few of its own): ``dataset`` must suit
+    the chapter's ``task`` (``"image"`` classification or ``"translation"``), and the run
+    store and results folders must be writable -- all checked before any data is loaded.
+    """
     p = get_profile(profile)
-    dataset = check_dataset(dataset if dataset is not None else p.dataset)
+    dataset = check_dataset(dataset if dataset is not None else p.dataset, task)
     alpha = check_alpha(alpha)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed={seed!r} is not allowed: seed must be a whole number >= 0")
     n_seeds = _check_positive_int("n_seeds", n_seeds if n_seeds is not None else p.seeds)
-    epochs = _check_positive_int("epochs", epochs if epochs is not None else p.epochs)
+    epochs = _check_positive_int("epochs", epochs, allow_none=True)
+    writable_dir(runs_dir if runs_dir is not None else default_runs_dir(), "runs_dir", create=False)
+    writable_dir(results_dir if results_dir is not None else default_results_dir(), "results_dir", create=False)
     return ChapterSetup(p, dataset, alpha, tuple(range(seed, seed + n_seeds)), epochs)

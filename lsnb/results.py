@@ -15,7 +15,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .store import atomic_write_bytes, atomic_write_json, read_json
+from .store import atomic_write_bytes, atomic_write_json, read_json, writable_dir
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,8 @@ def default_results_dir() -> Path:
 def write_chapter_results(chapter: str, title: str, setup_text: str, claims, numbers: dict,
                           results_dir: Path | str | None = None) -> Path:
     """Write ``<results_dir>/<chapter>.json`` (atomically) and return its path."""
-    path = Path(results_dir if results_dir is not None else default_results_dir()) / f"{chapter}.json"
+    folder = writable_dir(results_dir if results_dir is not None else default_results_dir(), "results_dir")
+    path = folder / f"{chapter}.json"
     atomic_write_json(path, {"chapter": chapter, "title": title, "setup": setup_text,
                              "claims": [asdict(c) for c in claims], "numbers": numbers})
     return path

@@ -16,6 +16,7 @@ import functools
 import math
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,8 +35,8 @@ from .book import progress_enabled
 from . import distill, metrics, models
 from .losses import label_smoothing_loss
 from .profiles import TrainConfig
-from .store import (RunDir, atomic_write_json, default_runs_dir, load_checkpoint, logits_path, read_json,
-                    save_checkpoint)
+from .store import (CorruptCheckpoint, CorruptRunFile, RunDir, atomic_write_json, default_runs_dir, load_checkpoint,
+                    logits_path, read_json, save_checkpoint)
 
 
 @dataclass(frozen=True)
@@ -169,8 +170,11 @@ def split_logits(run: Run, split: str) -> tuple[torch.Tensor, torch.Tensor]:
         raise ValueError(f"split={split!r} is unknown: use 'train', 'val' or 'test'")
     path = logits_path(run.path, split)
     if path.exists():
-        blob = load_checkpoint(path)
-        return blob["logits"], blob["labels"]
+        try:
+            blob = load_checkpoint(path)
+            return blob["logits"], blob["labels"]
+        except CorruptCheckpoint as exc:  # a cache of the model's outputs: computed again, never used
+            warnings.warn(f"{exc} (recomputing it now)", stacklevel=2)
     data_split = getattr(load_data(run.config), split)
     if data_split is None:
         raise ValueError(f"{run.config.dataset} run {run.path.name} has no validation split (n_val=0)")
@@ -201,9 +205,9 @@ def snapshot_steps(config: TrainConfig, total_steps: int) -> list:
 def snapshots(run: Run, device=None) -> list:
     """``(step, epoch, model)`` for every weight snapshot of a finished run, in training order.
 
-    The models are in eval mode on ``device`` (default: :func:`default_device`).
+    The models are in eval mode on ``device`` (default: the device of ``run.model``).
     """
-    device = torch.device(device) if device is not None else default_device()
+    device = torch.device(device) if device is not None else next(run.model.parameters()).device
     out = []
     for path in sorted((run.path / "snapshots").glob("step_*.pt")):
         state = load_checkpoint(path)
@@ -241,14 +245,40 @@ def train(config: TrainConfig, *, runs_dir: Path | str | None = None, device=Non
     device = torch.device(device) if device is not None else default_device()
     run_dir = RunDir(Path(runs_dir) if runs_dir is not None else default_runs_dir(), config)
     if run_dir.is_finished():
-        state = load_checkpoint(run_dir.checkpoint, map_location=device)
-        model = models.build(config, tuple(state["in_shape"]), state["num_classes"]).to(device)
-        model.load_state_dict(state["model"])
-        model.eval()
-        return Run(config, model, read_json(run_dir.history_file), read_json(run_dir.metrics_file), run_dir.path)
+        return _load_finished(run_dir, device)
 
     ds = load_data(config)
     teacher, teacher_mode, teacher_logits = _teacher(config, run_dir.path.parent, ds, device)
+    with run_dir.lock():
+        if run_dir.is_finished():  # another process finished it while this one waited for the lock
+            return _load_finished(run_dir, device)
+        return _train(config, run_dir, ds, device, teacher, teacher_mode, teacher_logits, progress, on_epoch_end)
+
+
+def _load_finished(run_dir: RunDir, device: torch.device) -> Run:
+    """A finished run from the store, after checking that its files belong together.
+
+    The checkpoint must hold the model after the last epoch: a process that trained the
+    same config without the lock (or an older lsnb) could have replaced it with an
+    earlier epoch's, and that model must not pass for the finished one.
+    """
+    config = run_dir.config
+    run_dir.check_config()
+    history, final = read_json(run_dir.history_file), read_json(run_dir.metrics_file)
+    state = load_checkpoint(run_dir.checkpoint, map_location=device)
+    if state["epoch"] != config.epochs or len(history) != config.epochs:
+        raise CorruptRunFile(
+            f"{run_dir.checkpoint} holds the model after epoch {state['epoch']}, but the run finished "
+            f"{len(history)} of {config.epochs} epochs (another process overwrote it): "
+            f"delete {run_dir.path} to retrain that run")
+    model = models.build(config, tuple(state["in_shape"]), state["num_classes"]).to(device)
+    model.load_state_dict(state["model"])
+    model.eval()
+    return Run(config, model, history, final, run_dir.path)
+
+
+def _train(config, run_dir, ds, device, teacher, teacher_mode, teacher_logits, progress, on_epoch_end) -> Run:
+    """The loop itself, run while holding the run's lock."""
     run_dir.prepare()
     torch.manual_seed(config.seed)
     model = models.build(config, ds.shape, ds.num_classes).to(device)

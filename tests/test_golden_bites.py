@@ -4,8 +4,10 @@ import subprocess
 import sys
 
 import nbformat
+import pytest
 
-from conftest import ROOT
+from conftest import GOLDEN_SKIP, ROOT
+from lsnb import portable
 
 GOLDEN = ROOT / "tests" / "golden" / "01_label_smoothing.ipynb"
 
@@ -22,13 +24,14 @@ def tamper(nb):
     raise AssertionError("no printed accuracy found in the golden notebook; update this test")
 
 
+@pytest.mark.skipif(bool(GOLDEN_SKIP), reason=str(GOLDEN_SKIP))
 def test_changed_number_fails_nbval(tmp_path):
     nb = nbformat.read(GOLDEN, as_version=4)
     before, after = tamper(nb)
     assert before != after
     nbformat.write(nb, tmp_path / "tampered.ipynb")
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
-    env = dict(os.environ, LSNB_RUNS=str(tmp_path / "runs"), LSNB_RESULTS=str(tmp_path / "results"))
+    env = portable.environ(os.environ) | dict(LSNB_RUNS=str(tmp_path / "runs"), LSNB_RESULTS=str(tmp_path / "results"))
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval",
          "--nbval-sanitize-with", str(ROOT / "tests" / "sanitize.cfg"), str(tmp_path / "tampered.ipynb")],

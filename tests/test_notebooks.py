@@ -70,17 +70,48 @@ def test_golden_notebook_is_the_current_source_on_smoke(chapter):
     assert injected and 'profile = "smoke"' in injected[0]
 
 
+COMMON_PARAMETERS = {"profile", "dataset", "alpha", "seed", "n_seeds", "epochs", "runs_dir", "results_dir"}
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS)
-def test_papermill_rejects_bad_alpha_before_any_work(chapter, tmp_path):
+def test_every_chapter_takes_the_common_parameters(chapter):
+    """papermill only logs a parameter a notebook does not define: every chapter takes the same ones."""
+    nb = jupytext.read(ROOT / "notebooks" / f"{chapter}.md")
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    assert COMMON_PARAMETERS <= set(re.findall(r"^(\w+)\s*=", cell.source, flags=re.M))
+
+
+def a_file(tmp_path):
+    path = tmp_path / "a-file"
+    path.write_text("")
+    return path
+
+
+# (parameters, exception, start of its message): bad values of the common parameters, each refused by
+# the chapter's first cells, before any data is loaded or any run folder is made.
+BAD_PARAMETERS = {
+    "alpha": (lambda tmp: {"alpha": 1.5}, "ValueError", "alpha=1.5"),
+    "epochs": (lambda tmp: {"epochs": 0}, "ValueError", "epochs=0 is not allowed"),
+    "results_dir": (lambda tmp: {"results_dir": str(a_file(tmp) / "results")}, "PermissionError", "results_dir="),
+    "dataset": (lambda tmp: {"dataset": "en_de"}, "ValueError", "dataset='en_de' is a translation corpus"),
+}
+
+
+@pytest.mark.parametrize("bad", BAD_PARAMETERS)
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_papermill_rejects_bad_parameters_before_any_work(chapter, bad, tmp_path):
+    params, ename, message = BAD_PARAMETERS[bad]
+    if bad == "dataset" and chapter.startswith("03b"):
+        params, message = (lambda tmp: {"dataset": "mnist"}), "dataset='mnist' is not a translation corpus"
     nb = jupytext.read(ROOT / "notebooks" / f"{chapter}.md")
     src = tmp_path / "in.ipynb"
     nbformat.write(nb, src)
     runs = tmp_path / "runs"
     with pytest.raises(papermill.PapermillExecutionError) as err:
         papermill.execute_notebook(str(src), str(tmp_path / "out.ipynb"), kernel_name="python3",
-                                   parameters={"alpha": 1.5, "profile": "smoke", "runs_dir": str(runs)},
+                                   parameters={"profile": "smoke", "runs_dir": str(runs), **params(tmp_path)},
                                    progress_bar=False, cwd=str(ROOT))
-    assert err.value.ename == "ValueError" and err.value.evalue.startswith("alpha=1.5")
+    assert err.value.ename == ename and err.value.evalue.startswith(message), err.value.evalue
     assert not runs.exists(), "no training may start before the parameters are validated"
     out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     executed = [c for c in out.cells if c.cell_type == "code" and c.get("execution_count")]

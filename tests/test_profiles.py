@@ -35,7 +35,8 @@ def test_setup_takes_profile_defaults():
     s = profiles.setup("cpu", alpha=0.1, seed=3)
     p = profiles.get_profile("cpu")
     assert s.dataset == p.dataset == "fashion_mnist"
-    assert s.seeds == tuple(range(3, 3 + p.seeds)) and s.epochs == p.epochs
+    assert s.seeds == tuple(range(3, 3 + p.seeds)) and s.epochs is None  # each network keeps its schedule
+    assert profiles.fcn_config("cpu", epochs=s.epochs).epochs == p.epochs
     assert profiles.setup("paper").dataset == "mnist"
     assert profiles.setup("cpu", dataset="imagefolder:/some/where").dataset == "imagefolder:/some/where"
 
@@ -98,3 +99,34 @@ def test_paper_fcn_is_hinton_1200_1200():
     model = models.build(cfg, (1, 28, 28), 10)
     n = sum(p.numel() for p in model.parameters())
     assert n == 784 * 1200 + 1200 + 1200 * 1200 + 1200 + 1200 * 10 + 10
+
+
+@pytest.mark.parametrize("model, dataset, says", [
+    ("fcn", "en_de", "is a translation corpus"), ("resnet", "multi30k", "is a translation corpus"),
+    ("transformer", "fashion_mnist", "is an image dataset, but the Transformer translates"),
+    ("transformer", "imagefolder:/data/x", "is an image dataset")])
+def test_a_model_refuses_data_of_the_other_task(model, dataset, says):
+    with pytest.raises(ValueError, match=f"dataset={dataset!r} {says}"):
+        profiles.TrainConfig(model=model, dataset=dataset)
+
+
+def test_a_chapter_takes_only_datasets_of_its_task():
+    with pytest.raises(ValueError, match="dataset='en_de' is a translation corpus .* use one of fashion_mnist"):
+        profiles.setup("smoke", dataset="en_de")
+    with pytest.raises(ValueError, match="dataset='mnist' is an image dataset"):
+        profiles.setup("smoke", dataset="mnist", task="translation")
+    assert profiles.setup("smoke", dataset="en_de", task="translation").dataset == "en_de"
+
+
+@pytest.mark.parametrize("epochs", [0, -3, 2.5, True])
+def test_setup_refuses_epochs_that_are_not_positive_whole_numbers(epochs):
+    with pytest.raises(ValueError, match=f"epochs={epochs!r} is not allowed"):
+        profiles.setup("smoke", epochs=epochs)
+
+
+def test_an_epochs_override_reaches_every_network_of_chapter_4():
+    ds = profiles.distillation_setup("cpu", epochs=2)
+    nets = [ds.hinton_teacher(), ds.hinton_ls_teacher(), ds.hinton_student(), ds.teacher(), ds.student(),
+            ds.student(teacher=ds.teacher(), temperature=2.0)]
+    assert {c.epochs for c in nets} == {2}
+    assert profiles.distillation_setup("cpu").hinton_teacher().epochs == profiles.DISTILL_CPU_TEACHER_EPOCHS

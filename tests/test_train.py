@@ -4,41 +4,8 @@ import json
 import pytest
 import torch
 
+from conftest import same_weights, synthetic_dataset, weights
 from lsnb import data, profiles, store, train
-
-
-def synthetic_dataset():
-    g = torch.Generator().manual_seed(0)
-    y = torch.randint(0, 4, (96,), generator=g)
-    x = (torch.rand(96, 1, 8, 8, generator=g) * 60).to(torch.uint8)
-    x[torch.arange(96), 0, y, y] = 255  # a learnable signal: a bright pixel on the diagonal
-    split = lambda idx: data.Split(x[idx], y[idx])
-    return data.Dataset("synthetic", split(slice(0, 64)), split(slice(64, 80)), split(slice(80, 96)),
-                        ("a", "b", "c", "d"))
-
-
-@pytest.fixture
-def tiny(monkeypatch):
-    """A config whose data comes from :func:`synthetic_dataset`; load_data counts its calls."""
-    calls = []
-
-    def fake_load(config):
-        calls.append(config)
-        return synthetic_dataset()
-
-    monkeypatch.setattr(train, "load_data", fake_load)
-    cfg = profiles.TrainConfig(model="fcn", dataset="fashion_mnist", alpha=0.1, seed=3, epochs=3, batch_size=16,
-                               lr=0.05, nesterov=True, schedule="linear", augment="shift2", n_val=16,
-                               model_args=(("hidden", (32, 32)), ("dropout", 0.5)))
-    return cfg, calls
-
-
-def weights(model):
-    return [p.detach().clone() for p in model.state_dict().values()]
-
-
-def same_weights(a, b):
-    return len(a) == len(b) and all(torch.equal(x, y) for x, y in zip(a, b))
 
 
 def test_train_then_load_from_store(tiny, tmp_path):
