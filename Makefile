@@ -40,7 +40,7 @@ data: setup
 	  { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q dict-freedict-eng-deu >/dev/null; } || \
 	  echo "note: could not install dict-freedict-eng-deu with apt; the en_de corpus needs it"; fi
 	$(PY) -m lsnb.data fashion_mnist
-	$(PY) -m lsnb.data en_de
+	$(PY) -m lsnb.text en_de
 
 book: data
 	@rm -rf $(BUILD) && mkdir -p $(BUILD)/results

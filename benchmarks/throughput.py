@@ -39,7 +39,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from lsnb import data, models, profiles, train
+from lsnb import config, data, models, profiles, runs, train
 
 
 def _standardize(x: torch.Tensor) -> torch.Tensor:
@@ -58,7 +58,7 @@ def per_sample_transform(model: str):
     return T.Compose([T.RandomCrop(28, padding=4), T.RandomHorizontalFlip(), T.ToTensor(), T.Lambda(_standardize)])
 
 
-def config_for(model: str, images: int) -> profiles.TrainConfig:
+def config_for(model: str, images: int) -> config.TrainConfig:
     if model == "fcn":
         cfg = profiles.fcn_config("cpu", alpha=0.1).with_(batch_size=512)
     elif model == "alexnet":
@@ -117,7 +117,7 @@ def dataloader(cfg, workers: int, precision: str) -> float:
 def bare(cfg, precision: str) -> float:
     model, opt = new_model_and_optimizer(cfg)
     model.train()
-    shape = models.input_shape((1, 28, 28), cfg.augment)
+    shape = data.input_shape((1, 28, 28), cfg.augment)
     x = torch.rand(cfg.batch_size, *shape)
     y = torch.randint(0, 10, (cfg.batch_size,))
     for _ in range(10):  # warm-up: oneDNN builds its kernels for these shapes on the first steps
@@ -134,8 +134,8 @@ def profile_step(cfg, precision: str, rows: int = 12) -> str:
     from torch.profiler import ProfilerActivity, profile
 
     model, opt = new_model_and_optimizer(cfg)
-    x8 = train.load_data(cfg).train.x[:cfg.batch_size]
-    y = train.load_data(cfg).train.y[:cfg.batch_size]
+    x8 = runs.load_data(cfg).train.x[:cfg.batch_size]
+    y = runs.load_data(cfg).train.y[:cfg.batch_size]
     g = torch.Generator().manual_seed(0)
 
     def engine_step():

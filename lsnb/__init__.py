@@ -1,7 +1,10 @@
 """lsnb: the helper package of the book "When Does Label Smoothing Help?" reproduced.
 
-One module per job: :mod:`~lsnb.profiles` (validated configs), :mod:`~lsnb.data`
-(in-memory datasets, batched augmentation), :mod:`~lsnb.models`, :mod:`~lsnb.losses`,
+One module per job: :mod:`~lsnb.config` (the validated, hashable experiment config),
+:mod:`~lsnb.profiles` (smoke/cpu/paper and their recipes), :mod:`~lsnb.chapters` (a
+chapter's parameters and grids), :mod:`~lsnb.data` (in-memory image datasets, batched
+augmentation), :mod:`~lsnb.corpus` and :mod:`~lsnb.text` (the translation corpora),
+:mod:`~lsnb.models`, :mod:`~lsnb.transformer`, :mod:`~lsnb.losses`,
 :mod:`~lsnb.train` (the one training loop), :mod:`~lsnb.store` (the run store),
 :mod:`~lsnb.metrics`, :mod:`~lsnb.plots`, :mod:`~lsnb.results` (headline numbers and
 the scorecard).

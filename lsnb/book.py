@@ -1,16 +1,9 @@
 """Small helpers that connect a chapter's numbers to the book's text."""
 from __future__ import annotations
 
-import os
-
 import pandas as pd
 
 from .metrics import mean_and_spread
-
-
-def progress_enabled() -> bool:
-    """Progress bars on, unless ``LSNB_PROGRESS=0`` (golden notebooks, whose outputs must not change)."""
-    return os.environ.get("LSNB_PROGRESS", "1") != "0"
 
 
 def glue(name: str, value, display: bool = False) -> None:

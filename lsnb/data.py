@@ -9,12 +9,13 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from .profiles import TEXT_DATASETS, check_dataset
+from .config import check_dataset
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -155,11 +156,8 @@ def load(dataset: str, *, root: Path | None = None, n_val: int = 0, n_train: int
     ``n_train`` / ``n_test`` take the first examples of the (shuffled) remainder and of
     the test set, for the small profiles.
     """
-    check_dataset(dataset)
+    check_dataset(dataset, "image")
     root = Path(root) if root is not None else default_root()
-    if dataset in TEXT_DATASETS:  # token tensors with fixed splits (lsnb.text); split_seed plays no part
-        from .text import load_translation
-        return load_translation(dataset, root, n_val=n_val, n_train=n_train, n_test=n_test)
     if dataset.startswith("imagefolder:"):
         train, test, classes = _imagefolder(Path(dataset.split(":", 1)[1]).expanduser())
     else:
@@ -259,62 +257,43 @@ def prepare_batch(x: torch.Tensor, augment: str, train: bool, generator: torch.G
     raise ValueError(f"augment={augment!r} is unknown: use none, shift2, cifar or alexnet")
 
 
-def batch_order(split: Split, batch_size: int, augment: str, generator: torch.Generator, chunk: int = 50) -> list:
-    """One epoch's mini-batches as index tensors, in training order.
-
-    Images: a random permutation cut into batches. Sentences (``augment="tokens"``):
-    the same permutation, then each run of ``chunk`` batches is sorted by sentence length
-    before it is cut, and the batches are shuffled, so that a batch holds sentences of
-    similar length and little padding (the bucketing of Vaswani et al. 2017, sec. 5.1).
-    """
-    perm = torch.randperm(len(split), generator=generator)
-    if augment != "tokens":
-        return list(perm.split(batch_size))
-    length = (split.x != 0).sum(-1).amax(-1).cpu()  # the longer of source and target, per pair
-    batches = []
-    for part in perm.split(batch_size * chunk):
-        part = part[torch.sort(length[part], stable=True).indices]
-        batches.extend(part.split(batch_size))
-    return [batches[i] for i in torch.randperm(len(batches), generator=generator)]
+def input_shape(dataset_shape: tuple, augment: str) -> tuple:
+    """The shape a model sees after :func:`prepare_batch` (AlexNet's augmentation crops to 24 x 24)."""
+    c, h, w = dataset_shape
+    return (c, 24, 24) if augment == "alexnet" else (c, h, w)
 
 
-def batch(split: Split, idx, augment: str, train: bool, generator: torch.Generator | None,
-          device=None) -> tuple:
-    """Model input and labels for the examples ``idx`` of ``split``, on ``device``.
+def batch_order(split: Split, batch_size: int, generator: torch.Generator) -> list:
+    """One epoch's mini-batches of images as index tensors: a random permutation cut into batches."""
+    return list(torch.randperm(len(split), generator=generator).split(batch_size))
 
-    Images go through :func:`prepare_batch`. Token batches (``augment="tokens"``: source
-    and target ids ``(B, 2, L)`` with labels ``(B, L - 1)``, lsnb.text) are cut to the
-    longest sentence in the batch, so that padding costs no compute.
-    """
+
+def batch(split: Split, idx, augment: str, train: bool, generator: torch.Generator | None, device=None) -> tuple:
+    """Model input (:func:`prepare_batch`) and labels for the images ``idx`` of ``split``, on ``device``."""
     x, y = split.x[idx], split.y[idx]
     if device is not None:
         x, y = x.to(device), y.to(device)
-    if augment != "tokens":
-        return prepare_batch(x, augment, train, generator), y
-    used = (x != 0).any(dim=0).any(dim=0).nonzero()  # PAD = 0 in every column beyond the longest sentence
-    length = int(used.max()) + 1 if len(used) else 2
-    return x[..., :length], y[:, :length - 1]
+    return prepare_batch(x, augment, train, generator), y
 
 
-def main(argv=None) -> int:
-    """``python -m lsnb.data NAME``: make a dataset available offline (or say how) and print its size."""
-    import sys
+def describe(name: str) -> str:
+    """Make an image dataset available offline (or say how) and say what it holds."""
+    ds = load(name)
+    return (f"{name}: {len(ds.train)} training and {len(ds.test)} test images of shape {ds.shape} "
+            f"in {default_root()}")
 
-    argv = sys.argv[1:] if argv is None else argv
+
+def cli(argv, default: str, describe_one) -> int:
+    """``python -m lsnb.data NAME ...`` and ``python -m lsnb.text NAME ...``: print ``describe_one(name)``
+    for each name (default ``default``); a missing dataset prints what to do and exits 1."""
     try:
-        for name in argv or ["fashion_mnist"]:
-            if name in TEXT_DATASETS:
-                from .text import describe
-                print(describe(name))
-                continue
-            ds = load(name)
-            print(f"{name}: {len(ds.train)} training and {len(ds.test)} test images of shape {ds.shape} "
-                  f"in {default_root()}")
+        for name in argv or [default]:
+            print(describe_one(name))
     except (DataUnavailable, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+if __name__ == "__main__":  # the translation corpora have their own: python -m lsnb.text en_de
+    raise SystemExit(cli(sys.argv[1:], "fashion_mnist", describe))

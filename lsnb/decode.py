@@ -4,7 +4,7 @@ Greedy decoding and beam search with the length penalty of Wu et al. (2016), whi
 Vaswani et al. (2017, sec. 6.1) use with beam 4 and alpha 0.6; a temperature T divides
 the logits before the softmax, as in the paper's Figure 4. BLEU is sacrebleu's corpus
 BLEU on detokenised text, with a bootstrap over sentences for its spread. For
-calibration (Figure 3), :func:`token_logits` gives one row of logits per target token
+calibration (Figure 3), :func:`lsnb.runs.token_logits` gives one row of logits per target token
 given the correct prefix -- padding excluded -- for :mod:`lsnb.metrics` and
 :mod:`lsnb.temperature`.
 
@@ -13,28 +13,15 @@ softmax, so the other tokens keep the model's probabilities).
 """
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from sacrebleu.metrics import BLEU
 
-from .models import BOS, EOS, PAD
-
-IGNORE = -100  # the label of padded target positions
-
-
-@contextlib.contextmanager
-def evaluating(model):
-    """Eval mode and no gradients inside the block; the model's mode is restored after it."""
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        model.train(was_training)
+from . import runs, text
+from .runs import evaluating
+from .store import atomic_write_json, read_json
+from .text import BOS, EOS, PAD
 
 
 def next_log_probs(logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
@@ -177,44 +164,32 @@ def bleu(hypotheses: list[str], references: list[str]) -> float:
 
 
 def bleu_bootstrap(hypotheses: list[str], references: list[str], n: int = 1000, seed: int = 0) -> tuple[float, float]:
-    """Mean and standard deviation of corpus BLEU over ``n`` resamples of the sentences with
-    replacement (Koehn 2004): the spread of the test-set BLEU from the choice of sentences.
+    """Mean and sample standard deviation (ddof=1) of corpus BLEU over ``n`` resamples of the
+    sentences with replacement (Koehn 2004), drawn by ``numpy.random.default_rng(seed)``: the
+    spread of the test-set BLEU that comes from the choice of sentences.
 
-    Per-sentence n-gram counts are taken once and summed per resample, as sacrebleu's own
-    paired bootstrap does.
+    Each sentence's sufficient statistics (n-gram matches and counts, hypothesis and reference
+    lengths: the public fields of sacrebleu's ``BLEUScore`` of a one-sentence corpus) are taken
+    once and summed per resample, and ``BLEU.compute_bleu`` scores the sums with :func:`bleu`'s
+    smoothing, as sacrebleu's own bootstrap does. (``BLEU.corpus_score(n_bootstrap=...)`` would
+    give a different statistic, half the width of the 95% percentile interval, seeded only
+    through the ``SACREBLEU_SEED`` environment variable.)
     """
     metric = BLEU()
-    stats = np.array(metric._extract_corpus_statistics(list(hypotheses), [list(references)]), dtype=np.int64)
-    rng = np.random.default_rng(seed)
-    scores = [metric._compute_score_from_stats(stats[rng.integers(0, len(stats), len(stats))].sum(0).tolist()).score
-              for _ in range(n)]
-    return float(np.mean(scores)), float(np.std(scores, ddof=1))
+    scores = [metric.corpus_score([h], [[r]]) for h, r in zip(hypotheses, references, strict=True)]
+    stats = np.array([[s.sys_len, s.ref_len, *s.counts, *s.totals] for s in scores], dtype=np.int64)
+    k, rng = metric.max_ngram_order, np.random.default_rng(seed)
 
+    def score(s: list) -> float:  # corpus BLEU of summed statistics, with the metric's settings
+        return BLEU.compute_bleu(s[2:2 + k], s[2 + k:], s[0], s[1], metric.smooth_method, metric.smooth_value,
+                                 metric.effective_order, k).score
 
-def token_logits(model, split, batch_size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
-    """Float32 logits (n_tokens, V) and labels (n_tokens,) for every non-padded target token given the
-    correct prefix (teacher forcing), for the paper's token-level calibration (Figure 3).
-
-    Padded positions (label -100) are left out: counting them would add easy, meaningless
-    "predictions" to ECE and NLL.
-    """
-    device = next(model.parameters()).device
-    logits, labels = [], []
-    with evaluating(model):
-        for i in range(0, len(split.x), batch_size):
-            x, y = split.x[i:i + batch_size], split.y[i:i + batch_size]
-            width = int((x != PAD).any(1).sum(0).nonzero().max()) + 1  # the longest source or target
-            x, y = x[..., :width], y[:, :width - 1]
-            keep = y != IGNORE
-            logits.append(model(x.to(device)).float().cpu()[keep])
-            labels.append(y[keep])
-    return torch.cat(logits), torch.cat(labels)
+    bleus = [score(stats[rng.integers(0, len(stats), len(stats))].sum(0).tolist()) for _ in range(n)]
+    return float(np.mean(bleus)), float(np.std(bleus, ddof=1))
 
 
 def references(config, split: str) -> list[str]:
     """The German reference sentences of a translation config's ``"val"`` or ``"test"`` rows, in row order."""
-    from . import text
-
     pairs = text.corpus(config.dataset)["valid" if split == "val" else "test"]
     n = config.n_val if split == "val" else config.n_test
     return [de for _, de in (pairs[:n] if n else pairs)]
@@ -227,11 +202,8 @@ def run_translations(run, split: str = "test", *, temperature: float = 1.0, beam
     Decoding is the slow part of the translation chapter; like the logits of the image
     chapters, each (split, T, beam, length penalty) is decoded once per trained model.
     """
-    from . import text, train
-    from .store import atomic_write_json, read_json
-
     path = run.path / "translations" / f"{split}_T{temperature:.4g}_beam{beam}_lp{length_penalty:g}.json"
-    data = train.load_data(run.config)
+    data = runs.load_data(run.config)
     trained_on = run.metrics.get("data_digest")
     if trained_on is not None and data.digest is not None and trained_on != data.digest:
         raise ValueError(f"run {run.path.name} was trained on a {run.config.dataset} corpus with digest {trained_on}, "

@@ -29,7 +29,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from .config import TrainConfig
 from .losses import label_smoothing_loss, soft_cross_entropy
+from .store import read_json
 
 
 def soft_targets(teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -83,9 +85,6 @@ def check_teacher(teacher_config, student_config) -> None:
 
 def teacher_config(student_config, runs_dir: Path):
     """The config of the student's teacher, read from the run store; a clear error if it is not there."""
-    from .profiles import TrainConfig
-    from .store import read_json
-
     folder = Path(runs_dir) / student_config.teacher
     if not (folder / "metrics.json").exists():
         raise FileNotFoundError(f"teacher run {student_config.teacher} is not finished in {runs_dir}: "

@@ -75,7 +75,9 @@ from dataclasses import dataclass
 
 import torch
 
+from . import runs
 from .data import prepare_batch
+from .runs import evaluating
 
 _CHUNK_ELEMENTS = 1 << 22      # samples x examples per logsumexp block (32 MiB of float64)
 
@@ -245,35 +247,28 @@ def logit_gaps(model: torch.nn.Module, x_uint8: torch.Tensor, augment: str, n_sa
     device = param.device if param is not None else x_uint8.device
     x = x_uint8.to(device)
     out = torch.empty(len(x), n_samples, dtype=torch.float32)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            for l in range(n_samples):
-                for start in range(0, len(x), batch_size):
-                    logits = model(prepare_batch(x[start:start + batch_size], augment, True, generator)).float()
-                    if logits.dim() != 2 or not (0 <= a < logits.shape[1] and 0 <= b < logits.shape[1]):
-                        raise ValueError(f"classes=({a}, {b}) do not index logits of shape {tuple(logits.shape)}")
-                    out[start:start + batch_size, l] = (logits[:, a] - logits[:, b]).cpu()
-    finally:
-        model.train(was_training)
+    with evaluating(model):
+        for l in range(n_samples):
+            for start in range(0, len(x), batch_size):
+                logits = model(prepare_batch(x[start:start + batch_size], augment, True, generator)).float()
+                if logits.dim() != 2 or not (0 <= a < logits.shape[1] and 0 <= b < logits.shape[1]):
+                    raise ValueError(f"classes=({a}, {b}) do not index logits of shape {tuple(logits.shape)}")
+                out[start:start + batch_size, l] = (logits[:, a] - logits[:, b]).cpu()
     return out
 
 
 def information_over_training(run, classes, n_examples: int, n_samples: int, seed: int = 0, device=None) -> list:
     """Estimator (a) at every weight snapshot of a finished run (Figure 6): one row per snapshot.
 
-    The run must have been trained with ``snapshots > 0`` (:func:`lsnb.train.snapshots`).
+    The run must have been trained with ``snapshots > 0`` (:func:`lsnb.runs.snapshots`).
     The same ``n_examples`` training examples and the same augmentation draws (``seed``)
     are used at every snapshot, so the curve shows the network changing, not the sample.
     The snapshots run on ``device`` (default: the device of ``run.model``).
     """
-    from . import train  # the run store; imported here to keep this module free of training code
-
-    snaps = train.snapshots(run, device)
+    snaps = runs.snapshots(run, device)
     if not snaps:
         raise ValueError(f"run {run.path.name} kept no weight snapshots: train it with snapshots > 0")
-    split = train.load_data(run.config).train
+    split = runs.load_data(run.config).train
     x = split.x[two_class_subset(split, classes, n_examples, seed)]
     rows = []
     for step, epoch, model in snaps:

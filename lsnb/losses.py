@@ -15,6 +15,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+# The label of positions that count nowhere: translation padding (PyTorch's ``ignore_index`` default).
+IGNORE_INDEX = -100
+
 
 def smooth_targets(labels: torch.Tensor, num_classes: int, alpha: float) -> torch.Tensor:
     """Eq. (1): ``y^LS = (1 - alpha) * onehot(labels) + alpha / K``."""

@@ -2,16 +2,16 @@
 
 Each model exposes ``features(x)`` (the penultimate activations the paper projects in
 sec. 2) and ``head`` (the last linear layer, whose rows are the class templates w_k),
-and ``decays(name)``, which says which parameters take weight decay.
+and ``decays(name)``, which says which parameters take weight decay. The translation model (sec. 3) is
+:class:`lsnb.transformer.Transformer`.
 """
 from __future__ import annotations
 
-import math
-import warnings
-
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from . import tasks
+from .transformer import Transformer
 
 
 class FCN(nn.Module):
@@ -196,145 +196,12 @@ class ResNetV2(nn.Module):
         return ".bn" not in name and not name.startswith("bn.")
 
 
-def input_shape(dataset_shape: tuple, augment: str) -> tuple:
-    """The shape the model sees after :func:`lsnb.data.prepare_batch` (AlexNet crops to 24 x 24)."""
-    if augment == "tokens":  # translation: (2, L) source and target ids, no augmentation
-        return tuple(dataset_shape)
-    c, h, w = dataset_shape
-    return (c, 24, 24) if augment == "alexnet" else (c, h, w)
+# The book's networks by the name a config gives them (lsnb.config.MODELS says which task each does).
+ARCHITECTURES = {"fcn": FCN, "alexnet": AlexNet, "resnet": ResNetV2, "transformer": Transformer}
 
 
-def build(config, in_shape: tuple, num_classes: int) -> nn.Module:
-    """The model named by ``config.model`` with ``config.model_kwargs``."""
-    shape = input_shape(in_shape, config.augment)
-    if config.model == "fcn":
-        return FCN(shape, num_classes, **config.model_kwargs)
-    if config.model == "alexnet":
-        return AlexNet(shape, num_classes, **config.model_kwargs)
-    if config.model == "resnet":
-        return ResNetV2(shape, num_classes, **config.model_kwargs)
-    if config.model == "transformer":
-        return Transformer(shape, num_classes, **config.model_kwargs)
-    raise ValueError(f"model={config.model!r} is unknown")
-
-
-# ----------------------------------------------------------------------------- translation (sec. 3, Figures 3-4)
-
-PAD, BOS, EOS = 0, 1, 2  # the special ids of lsnb.text's vocabulary
-
-
-def sinusoids(length: int, d: int) -> torch.Tensor:
-    """Vaswani et al. (2017) sec. 3.5: ``PE(pos, 2i) = sin(pos / 10000^(2i/d))``, ``PE(pos, 2i+1) = cos(...)``."""
-    pos = torch.arange(length, dtype=torch.float64)[:, None]
-    angle = pos * 10000.0 ** (-torch.arange(0, d, 2, dtype=torch.float64) / d)
-    return torch.stack([angle.sin(), angle.cos()], -1).flatten(1).float()
-
-
-def _heads(x: torch.Tensor, h: int) -> torch.Tensor:
-    """(B, T, d) -> (B, h, T, d / h)."""
-    return x.unflatten(-1, (h, -1)).transpose(1, 2)
-
-
-class Transformer(nn.Module):
-    """Encoder-decoder Transformer (Vaswani et al. 2017) for translation, with pre-norm layers.
-
-    Input ``x`` (B, 2, L): row 0 the source ids, row 1 the target ids ``BOS ... EOS``, both
-    right-padded with PAD. ``forward(x)`` returns the logits (B, L-1, V) for the next target
-    token given the correct prefix ``x[:, 1, :-1]`` (teacher forcing); ``features(x)`` the
-    decoder states (B, L-1, d) and ``head`` the output projection. One embedding matrix is
-    shared by source, target and ``head`` (sec. 3.4; the vocabulary is joint BPE), multiplied
-    by sqrt(d_model) on input; sinusoidal positions (sec. 3.5); dropout on their sum and in
-    every sub-layer (sec. 5.4). Layers are ``nn.Transformer``'s with ``norm_first`` (LayerNorm
-    before each sub-layer, plus a final one), which trains without warm-up tricks.
-
-    For decoding, :meth:`encode` runs the encoder once and :meth:`step` the decoder one
-    position at a time with a cache of keys and values (:meth:`start`, :meth:`reorder`).
-    """
-
-    def __init__(self, in_shape: tuple, num_classes: int, d_model: int = 512, heads: int = 8, layers: int = 6,
-                 ffn: int = 2048, dropout: float = 0.1, max_positions: int = 1024):
-        super().__init__()
-        if d_model % heads or d_model % 2:
-            raise ValueError(f"d_model={d_model} must be even and a multiple of heads={heads}")
-        self.d_model, self.heads = d_model, heads
-        self.embed = nn.Embedding(num_classes, d_model)
-        nn.init.normal_(self.embed.weight, std=d_model ** -0.5)  # unit variance after the sqrt(d_model) scale
-        self.head = nn.Linear(d_model, num_classes, bias=False)
-        self.head.weight = self.embed.weight  # tied: the rows are both the input vectors and the templates w_k
-        with warnings.catch_warnings():  # "enable_nested_tensor is True, but ... norm_first was True"
-            warnings.simplefilter("ignore", UserWarning)
-            self.transformer = nn.Transformer(d_model, heads, layers, layers, ffn, dropout, batch_first=True,
-                                              norm_first=True)
-        self.dropout = nn.Dropout(dropout)
-        self.register_buffer("positions", sinusoids(max_positions, d_model), persistent=False)
-
-    def _embed(self, ids: torch.Tensor, offset: int = 0) -> torch.Tensor:
-        end = offset + ids.shape[1]
-        if end > len(self.positions):
-            raise ValueError(f"position {end} is beyond max_positions={len(self.positions)}")
-        return self.dropout(self.embed(ids) * math.sqrt(self.d_model) + self.positions[offset:end])
-
-    def encode(self, src: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Encoder states (B, S, d) of source ids (B, S), and the source padding mask (True at PAD)."""
-        pad = src == PAD
-        return self.transformer.encoder(self._embed(src), src_key_padding_mask=pad), pad
-
-    def decode(self, tgt: torch.Tensor, memory: torch.Tensor, src_pad: torch.Tensor) -> torch.Tensor:
-        """Decoder states (B, T, d) for target inputs (B, T): position t sees ``tgt[:, :t+1]`` and the source."""
-        causal = torch.ones(tgt.shape[1], tgt.shape[1], dtype=torch.bool, device=tgt.device).triu(1)
-        return self.transformer.decoder(self._embed(tgt), memory, tgt_mask=causal, tgt_is_causal=True,
-                                        tgt_key_padding_mask=tgt == PAD, memory_key_padding_mask=src_pad)
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode(x[:, 1, :-1], *self.encode(x[:, 0]))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
-
-    @staticmethod
-    def decays(name: str) -> bool:
-        return False  # Vaswani et al. use no weight decay
-
-    # -- incremental decoding: the same numbers as decode(), one position at a time
-
-    def start(self, memory: torch.Tensor, src_pad: torch.Tensor) -> dict:
-        """A decoding cache: each decoder layer's cross-attention keys and values of the source
-        (projected once), and its self-attention keys and values of the prefix (empty so far)."""
-        cache = {"length": 0, "self": [], "source": [], "mask": ~src_pad[:, None, None, :]}
-        for layer in self.transformer.decoder.layers:
-            w, b = layer.multihead_attn.in_proj_weight, layer.multihead_attn.in_proj_bias
-            k, v = F.linear(memory, w[self.d_model:], b[self.d_model:]).chunk(2, -1)
-            cache["source"].append((_heads(k, self.heads), _heads(v, self.heads)))
-            cache["self"].append((k.new_empty(len(k), self.heads, 0, self.d_model // self.heads),) * 2)
-        return cache
-
-    def step(self, tokens: torch.Tensor, cache: dict) -> torch.Tensor:
-        """Logits (B, V) for the token after ``tokens`` (B,), the newest of each prefix; updates ``cache``.
-
-        Runs each pre-norm decoder layer on the new position only, ``x + SelfAttn(LN(x))``,
-        ``x + CrossAttn(LN(x))``, ``x + FFN(LN(x))``, attending to the cached keys and values
-        of the earlier positions. Evaluation mode only (no dropout).
-        """
-        if self.training:
-            raise RuntimeError("step() is for decoding: call model.eval() first")
-        t, d = cache["length"], self.d_model
-        x = self._embed(tokens[:, None], offset=t)
-        for i, layer in enumerate(self.transformer.decoder.layers):
-            sa, ca = layer.self_attn, layer.multihead_attn
-            q, k, v = (_heads(z, self.heads) for z in F.linear(layer.norm1(x), sa.in_proj_weight,
-                                                               sa.in_proj_bias).chunk(3, -1))
-            keys, values = (torch.cat([old, new], 2) for old, new in zip(cache["self"][i], (k, v)))
-            cache["self"][i] = keys, values
-            x = x + sa.out_proj(F.scaled_dot_product_attention(q, keys, values).transpose(1, 2).flatten(2))
-            q = _heads(F.linear(layer.norm2(x), ca.in_proj_weight[:d], ca.in_proj_bias[:d]), self.heads)
-            a = F.scaled_dot_product_attention(q, *cache["source"][i], attn_mask=cache["mask"])
-            x = x + ca.out_proj(a.transpose(1, 2).flatten(2))
-            x = x + layer.linear2(layer.activation(layer.linear1(layer.norm3(x))))
-        cache["length"] = t + 1
-        return self.head(self.transformer.decoder.norm(x[:, 0]))
-
-    @staticmethod
-    def reorder(cache: dict, rows: torch.Tensor) -> None:
-        """Keep the prefixes ``rows`` (beam search's survivors). Only the target side is reordered:
-        each row must come from a row with the same source (the beams of one sentence)."""
-        cache["self"] = [(k[rows], v[rows]) for k, v in cache["self"]]
+def build(config, dataset_shape: tuple, num_classes: int) -> nn.Module:
+    """The model named by ``config.model`` with ``config.model_kwargs``, for data of ``dataset_shape``
+    (the input shape follows from the config's task and augmentation, :mod:`lsnb.tasks`)."""
+    shape = tasks.of(config).input_shape(dataset_shape, config.augment)
+    return ARCHITECTURES[config.model](shape, num_classes, **config.model_kwargs)

@@ -12,16 +12,12 @@ configuration; chapters never write their own loop.
 """
 from __future__ import annotations
 
-import functools
 import math
 import os
 import time
-import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 try:  # a widget progress bar in notebooks that can show one (Colab, Kaggle), text otherwise
@@ -30,38 +26,18 @@ try:  # a widget progress bar in notebooks that can show one (Colab, Kaggle), te
 except ImportError:
     from tqdm import tqdm
 
-from . import data as data_mod
-from .book import progress_enabled
-from . import distill, metrics, models
-from .losses import label_smoothing_loss
-from .profiles import TrainConfig
-from .store import (CorruptCheckpoint, CorruptRunFile, RunDir, atomic_write_json, default_runs_dir, load_checkpoint,
+from . import distill, metrics, models, runs, tasks
+from .config import TrainConfig
+from .data import Split
+from .losses import IGNORE_INDEX, label_smoothing_loss
+from .runs import Run, default_device, evaluate, predict, split_logits
+from .store import (CorruptRunFile, RunDir, atomic_write_json, default_runs_dir, load_checkpoint,
                     logits_path, read_json, save_checkpoint)
 
 
-@dataclass(frozen=True)
-class Run:
-    """A trained model with its config, per-epoch history and final metrics."""
-
-    config: TrainConfig
-    model: nn.Module
-    history: list
-    metrics: dict
-    path: Path
-
-
-def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-@functools.lru_cache(maxsize=4)
-def _cached_load(dataset, n_val, n_train, n_test):
-    return data_mod.load(dataset, n_val=n_val, n_train=n_train, n_test=n_test)
-
-
-def load_data(config: TrainConfig) -> data_mod.Dataset:
-    """The dataset a config trains on (cached in memory: chapters train many configs on one dataset)."""
-    return _cached_load(config.dataset, config.n_val, config.n_train, config.n_test)
+def progress_enabled() -> bool:
+    """Progress bars on, unless ``LSNB_PROGRESS=0`` (golden notebooks, whose outputs must not change)."""
+    return os.environ.get("LSNB_PROGRESS", "1") != "0"
 
 
 def param_groups(model: nn.Module, weight_decay: float) -> list:
@@ -112,75 +88,8 @@ def training_precision(device: torch.device) -> str:
     return "bf16" if device.type == "cuda" or cpu_has_native_bf16() else "fp32"
 
 
-IGNORE = -100  # the label of positions that count nowhere (translation padding)
-
-
 def _labels_count(y: torch.Tensor) -> torch.Tensor:
-    return (y != IGNORE).sum()
-
-
-@torch.no_grad()
-def predict(model: nn.Module, split: data_mod.Split, augment: str, device=None, batch_size: int = 1000,
-            with_features: bool = False):
-    """Logits (and, with ``with_features``, penultimate activations) for a whole split, on the CPU, in float32."""
-    device = torch.device(device) if device is not None else next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    logits, feats = [], []
-    for i in range(0, len(split), batch_size):
-        x = data_mod.prepare_batch(split.x[i:i + batch_size].to(device), augment, False, None)
-        f = model.features(x)
-        out = model.head(f)
-        logits.append(out.float().cpu())
-        if with_features:
-            feats.append(f.float().cpu())
-    model.train(was_training)
-    logits = torch.cat(logits)
-    return (logits, torch.cat(feats)) if with_features else logits
-
-
-@torch.no_grad()
-def evaluate(model: nn.Module, split: data_mod.Split, augment: str, device=None, batch_size: int = 500) -> dict:
-    """Accuracy and NLL over a split (over its non-padding tokens for translation), in float32, batch by batch."""
-    device = torch.device(device) if device is not None else next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    nll = correct = count = 0.0
-    for i in range(0, len(split), batch_size):
-        x, y = data_mod.batch(split, slice(i, i + batch_size), augment, False, None, device)
-        logits = model.head(model.features(x)).float().flatten(0, -2)
-        y = y.flatten()
-        keep = y != IGNORE
-        logits, y = logits[keep], y[keep]
-        nll += F.cross_entropy(logits, y, reduction="sum").item()
-        correct += (logits.argmax(-1) == y).sum().item()
-        count += len(y)
-    model.train(was_training)
-    return {"accuracy": correct / count, "nll": nll / count}
-
-
-def split_logits(run: Run, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Float32 logits and labels of a finished run on its ``"train"``, ``"val"`` or ``"test"`` split.
-
-    Computed once (on the test-time view of the images) and kept in the run's folder
-    (``logits_<split>.pt``, checksummed like a checkpoint), so that every chapter and
-    every student of a teacher reads them back.
-    """
-    if split not in ("train", "val", "test"):
-        raise ValueError(f"split={split!r} is unknown: use 'train', 'val' or 'test'")
-    path = logits_path(run.path, split)
-    if path.exists():
-        try:
-            blob = load_checkpoint(path)
-            return blob["logits"], blob["labels"]
-        except CorruptCheckpoint as exc:  # a cache of the model's outputs: computed again, never used
-            warnings.warn(f"{exc} (recomputing it now)", stacklevel=2)
-    data_split = getattr(load_data(run.config), split)
-    if data_split is None:
-        raise ValueError(f"{run.config.dataset} run {run.path.name} has no validation split (n_val=0)")
-    logits = predict(run.model, data_split, run.config.augment)
-    save_checkpoint(path, {"logits": logits, "labels": data_split.y})
-    return logits, data_split.y
+    return (y != IGNORE_INDEX).sum()
 
 
 def _rng_state(device):
@@ -200,21 +109,6 @@ def snapshot_steps(config: TrainConfig, total_steps: int) -> list:
     """The steps at which a run with ``config.snapshots = n`` keeps its weights: 0 and n evenly spaced ones."""
     n = config.snapshots
     return sorted({round(k * total_steps / n) for k in range(n + 1)}) if n else []
-
-
-def snapshots(run: Run, device=None) -> list:
-    """``(step, epoch, model)`` for every weight snapshot of a finished run, in training order.
-
-    The models are in eval mode on ``device`` (default: the device of ``run.model``).
-    """
-    device = torch.device(device) if device is not None else next(run.model.parameters()).device
-    out = []
-    for path in sorted((run.path / "snapshots").glob("step_*.pt")):
-        state = load_checkpoint(path)
-        model = models.build(run.config, tuple(state["in_shape"]), state["num_classes"])
-        model.load_state_dict(state["model"])
-        out.append((state["step"], state["epoch"], model.to(device).eval()))
-    return out
 
 
 def _teacher(config: TrainConfig, runs_dir: Path, ds, device):
@@ -247,7 +141,7 @@ def train(config: TrainConfig, *, runs_dir: Path | str | None = None, device=Non
     if run_dir.is_finished():
         return _load_finished(run_dir, device)
 
-    ds = load_data(config)
+    ds = runs.load_data(config)
     teacher, teacher_mode, teacher_logits = _teacher(config, run_dir.path.parent, ds, device)
     with run_dir.lock():
         if run_dir.is_finished():  # another process finished it while this one waited for the lock
@@ -300,7 +194,8 @@ def _train(config, run_dir, ds, device, teacher, teacher_mode, teacher_logits, p
         _set_rng_state(state["rng"], device)
         history, start_epoch = state["history"], state["epoch"]
 
-    train_split = data_mod.Split(ds.train.x.to(device), ds.train.y.to(device))
+    task = tasks.of(config)
+    train_split = Split(ds.train.x.to(device), ds.train.y.to(device))
     n_labels = _labels_count(train_split.y).item()
     keep_at = set(snapshot_steps(config, total))
     precision = training_precision(device)
@@ -312,12 +207,12 @@ def _train(config, run_dir, ds, device, teacher, teacher_mode, teacher_logits, p
         t0 = time.perf_counter()
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device)
-        for i, idx in enumerate(data_mod.batch_order(train_split, config.batch_size, config.augment, gen)):
+        for i, idx in enumerate(task.batch_order(train_split, config.batch_size, gen)):
             step = epoch * steps_per_epoch + i
             if step in keep_at:
                 _snapshot(run_dir.path, model, step, steps_per_epoch, ds)
             idx = idx.to(device)
-            x, y = data_mod.batch(train_split, idx, config.augment, True, gen, device)
+            x, y = task.batch(train_split, idx, config.augment, True, gen, device)
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
@@ -329,7 +224,7 @@ def _train(config, run_dir, ds, device, teacher, teacher_mode, teacher_logits, p
                     t_logits = teacher_logits[idx]
             logits, y = logits.flatten(0, -2), y.flatten()
             if teacher is None:
-                loss = label_smoothing_loss(logits, y, config.alpha, ignore_index=IGNORE)
+                loss = label_smoothing_loss(logits, y, config.alpha, ignore_index=IGNORE_INDEX)
             else:
                 loss = distill.distillation_loss(logits, y, t_logits, temperature=config.distill_temperature,
                                                  beta=config.distill_beta, t2=config.distill_t2, alpha=config.alpha)
@@ -352,7 +247,7 @@ def _train(config, run_dir, ds, device, teacher, teacher_mode, teacher_logits, p
                 f"{epoch + 1} (training loss {record['train_loss']}): lower lr or set grad_clip; run "
                 f"{run_dir.path.name} is not marked finished and keeps the checkpoint of epoch {epoch}")
         if ds.val is not None:
-            val = evaluate(model, ds.val, config.augment, device)
+            val = evaluate(model, ds.val, config)
             record.update(val_accuracy=val["accuracy"], val_nll=val["nll"])
         history.append(record)
         bar.set_postfix(loss=f"{record['train_loss']:.3f}", val=f"{record.get('val_accuracy', float('nan')):.3f}")
@@ -366,12 +261,12 @@ def _train(config, run_dir, ds, device, teacher, teacher_mode, teacher_logits, p
     if total in keep_at:
         _snapshot(run_dir.path, model, total, steps_per_epoch, ds)
 
-    if ds.test.y.dim() == 1:  # one label per example: keep the test logits for the calibration chapters
-        test_logits = predict(model, ds.test, config.augment, device)
+    if task.keeps_test_logits:  # one label per example: keep the test logits for the calibration chapters
+        test_logits = predict(model, ds.test, config.augment)
         save_checkpoint(logits_path(run_dir.path, "test"), {"logits": test_logits, "labels": ds.test.y})
         test = {"accuracy": metrics.accuracy(test_logits, ds.test.y), "nll": metrics.nll(test_logits, ds.test.y)}
     else:
-        test = evaluate(model, ds.test, config.augment, device)
+        test = evaluate(model, ds.test, config)
     final = {"test_accuracy": test["accuracy"], "test_nll": test["nll"],
              "train_seconds": sum(r["seconds"] for r in history), "device": str(device),
              "precision": precision}

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from lsnb import portable, train
+from lsnb import portable, runs
 from synthetic import synthetic_dataset, tiny_config  # noqa: F401 (the tests import them from here)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,7 +71,7 @@ def tiny(monkeypatch):
         calls.append(config)
         return synthetic_dataset()
 
-    monkeypatch.setattr(train, "load_data", fake_load)
+    monkeypatch.setattr(runs, "load_data", fake_load)
     return tiny_config(), calls
 
 

@@ -1,7 +1,7 @@
 """Tiny data and configs that the tests (and the processes they start) train on in seconds."""
 import torch
 
-from lsnb import data, profiles
+from lsnb import config, data
 
 
 def synthetic_dataset():
@@ -15,8 +15,8 @@ def synthetic_dataset():
                         ("a", "b", "c", "d"))
 
 
-def tiny_config() -> profiles.TrainConfig:
+def tiny_config() -> config.TrainConfig:
     """A 3-epoch FCN config for :func:`synthetic_dataset` (seconds on any CPU)."""
-    return profiles.TrainConfig(model="fcn", dataset="fashion_mnist", alpha=0.1, seed=3, epochs=3, batch_size=16,
+    return config.TrainConfig(model="fcn", dataset="fashion_mnist", alpha=0.1, seed=3, epochs=3, batch_size=16,
                                 lr=0.05, nesterov=True, schedule="linear", augment="shift2", n_val=16,
                                 model_args=(("hidden", (32, 32)), ("dropout", 0.5)))

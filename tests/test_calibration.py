@@ -1,5 +1,4 @@
 """ECE and friends against their definitions and torchmetrics; temperature scaling on synthetic logits."""
-import math
 
 import pytest
 import torch
@@ -84,10 +83,12 @@ def test_classwise_ece_matches_a_direct_loop():
     assert metrics.classwise_ece(logits, labels) == pytest.approx(expected / 4, abs=1e-9)
 
 
-def test_temperature_one_changes_nothing():
+@pytest.mark.parametrize("t", [0.5, 1.9])
+def test_temperature_divides_the_logits(t):
     logits, labels = random_case(1)
-    assert metrics.ece(logits, labels, temperature=1.0) == metrics.ece(logits, labels)
-    assert temperature.nll_at(logits, labels, 1.0) == pytest.approx(metrics.nll(logits, labels))
+    assert metrics.ece(logits, labels, temperature=t) == pytest.approx(metrics.ece(logits / t, labels))
+    assert metrics.ece(logits, labels, temperature=t) != pytest.approx(metrics.ece(logits, labels))
+    assert temperature.nll_at(logits, labels, t) == pytest.approx(metrics.nll(logits / t, labels))
 
 
 @pytest.mark.parametrize("true_t", [0.5, 1.0, 1.9, 3.0])

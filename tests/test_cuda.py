@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from lsnb import data, profiles, train
+from lsnb import data, profiles, runs, train
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 
@@ -15,7 +15,7 @@ def image_dataset(config, shape):
 
 
 def token_dataset(config):
-    from lsnb.models import BOS, PAD
+    from lsnb.text import BOS, PAD
     g = torch.Generator().manual_seed(0)
     x = torch.randint(4, 8000, (32, 2, 24), generator=g)
     x[:, 1, 0] = BOS
@@ -29,7 +29,7 @@ def test_one_step_of_each_model_family_on_cuda(family, tmp_path, monkeypatch):
     cfg = {"fcn": profiles.fcn_config, "alexnet": profiles.alexnet_config, "resnet": profiles.resnet_config,
            "transformer": profiles.transformer_config}[family]("smoke", alpha=0.1)
     shape = (3, 32, 32) if family in ("alexnet", "resnet") else (1, 28, 28)
-    monkeypatch.setattr(train, "load_data",
+    monkeypatch.setattr(runs, "load_data",
                         token_dataset if family == "transformer" else lambda c: image_dataset(c, shape))
     run = train.train(cfg.with_(epochs=1, batch_size=32, n_val=16), runs_dir=tmp_path, device="cuda")
     assert next(run.model.parameters()).is_cuda and run.metrics["device"].startswith("cuda")

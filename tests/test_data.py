@@ -126,5 +126,5 @@ def test_prepare_batch_shapes(augment, shape):
 
 
 def test_main_reports_errors(capsys):
-    assert data.main(["imagenet"]) == 1
+    assert data.cli(["imagenet"], "fashion_mnist", data.describe) == 1
     assert "dataset='imagenet' is unknown" in capsys.readouterr().err

@@ -4,9 +4,9 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from lsnb import decode, models
+from lsnb import data, decode, models, runs, transformer
 from lsnb.losses import label_smoothing_loss
-from lsnb.models import BOS, EOS, PAD
+from lsnb.text import BOS, EOS, PAD
 
 V = 16  # ids 0-3 special, 4-15 "words"
 
@@ -27,7 +27,7 @@ def make_split(sources, targets, width=None):
     for i, (s, t) in enumerate(zip(sources, targets)):
         x[i, 0, :len(s) + 1] = torch.tensor(list(s) + [EOS])
         x[i, 1, :len(t) + 2] = torch.tensor([BOS] + list(t) + [EOS])
-    return SimpleNamespace(x=x, y=x[:, 1, 1:].masked_fill(x[:, 1, 1:] == PAD, -100))
+    return data.Split(x, x[:, 1, 1:].masked_fill(x[:, 1, 1:] == PAD, -100))
 
 
 def reversal_split(n, seed):
@@ -39,7 +39,7 @@ def reversal_split(n, seed):
 
 def tiny(seed=0, **kwargs):
     torch.manual_seed(seed)
-    return models.Transformer((2, 10), V, **{"d_model": 32, "heads": 4, "layers": 2, "ffn": 64, "dropout": 0.0,
+    return transformer.Transformer((2, 10), V, **{"d_model": 32, "heads": 4, "layers": 2, "ffn": 64, "dropout": 0.0,
                                              **kwargs})
 
 
@@ -72,7 +72,7 @@ def test_split():
 
 
 def test_forward_shapes_and_build(test_split):
-    config = SimpleNamespace(model="transformer", augment="tokens",
+    config = SimpleNamespace(model="transformer", task="translation", augment="tokens",
                              model_kwargs={"d_model": 32, "heads": 4, "layers": 1, "ffn": 64})
     model = models.build(config, tuple(test_split.x.shape[1:]), V).eval()
     x = test_split.x[:5]
@@ -88,8 +88,42 @@ def test_embeddings_are_tied(random_model):
     assert random_model.head.bias is None
 
 
+def test_parameters_keep_nn_transformers_names_and_shapes():
+    """Runs stored when the model was built on nn.Transformer(norm_first=True) load into this one."""
+    d, f = 32, 64
+    attn = {"in_proj_weight": (3 * d, d), "in_proj_bias": (3 * d,), "out_proj.weight": (d, d), "out_proj.bias": (d,)}
+    ffn = {"linear1.weight": (f, d), "linear1.bias": (f,), "linear2.weight": (d, f), "linear2.bias": (d,)}
+    norms = {f"norm{i}.{w}": (d,) for i in (1, 2, 3) for w in ("weight", "bias")}
+    encoder = {**{f"self_attn.{k}": v for k, v in attn.items()}, **ffn, **{k: norms[k] for k in list(norms)[:4]}}
+    decoder = {**{f"{a}.{k}": v for a in ("self_attn", "multihead_attn") for k, v in attn.items()}, **ffn, **norms}
+    expected = {"embed.weight": (V, d), "head.weight": (V, d)}
+    for stack, layer in (("encoder", encoder), ("decoder", decoder)):
+        expected.update({f"transformer.{stack}.layers.{i}.{k}": v for i in range(2) for k, v in layer.items()})
+        expected.update({f"transformer.{stack}.norm.weight": (d,), f"transformer.{stack}.norm.bias": (d,)})
+    assert {k: tuple(v.shape) for k, v in tiny().state_dict().items()} == expected
+
+
+def test_seed_gives_nn_transformers_initial_weights():
+    """Values drawn by the nn.Transformer-based model for seed 0: the construction draws the same random numbers
+    in the same order (embedding, tied head, one encoder and one decoder layer copied, Xavier on every matrix)."""
+    state = tiny().state_dict()
+    drawn = {("embed.weight", (3, 5)): 0.14106370508670807,
+             ("transformer.encoder.layers.0.self_attn.in_proj_weight", (0, 0)): 0.1423555165529251,
+             ("transformer.encoder.layers.1.linear1.bias", (0,)): -0.17021895945072174,
+             ("transformer.decoder.layers.1.multihead_attn.in_proj_weight", (-1, -1)): -0.042672015726566315,
+             ("transformer.decoder.layers.1.linear2.weight", (0, 1)): -0.24533602595329285,
+             ("transformer.decoder.layers.0.linear2.bias", (0,)): -0.11262381076812744}
+    for (name, index), value in drawn.items():
+        assert state[name][index].item() == pytest.approx(value, rel=1e-6), name
+    for stack in ("encoder", "decoder"):
+        assert torch.equal(state[f"transformer.{stack}.layers.0.linear1.bias"],
+                           state[f"transformer.{stack}.layers.1.linear1.bias"])  # copies of one layer
+        assert not state[f"transformer.{stack}.layers.0.self_attn.in_proj_bias"].any()
+        assert not state[f"transformer.{stack}.layers.1.self_attn.out_proj.bias"].any()
+
+
 def test_positions_are_sinusoids():
-    pe = models.sinusoids(50, 8)
+    pe = transformer.sinusoids(50, 8)
     assert torch.allclose(pe[7, 2], torch.sin(torch.tensor(7 / 10000 ** (2 / 8))))
     assert torch.allclose(pe[7, 3], torch.cos(torch.tensor(7 / 10000 ** (2 / 8))))
 
@@ -181,20 +215,15 @@ def test_bleu_of_the_reference_is_100():
 
 
 def test_token_logits_ignore_padding(random_model, test_split):
-    logits, labels = decode.token_logits(random_model, test_split, batch_size=7)
+    logits, labels = runs.token_logits(random_model, test_split, batch_size=7)
     assert logits.dtype == torch.float32 and logits.shape == (int((test_split.y != -100).sum()), V)
     assert torch.equal(labels, test_split.y[test_split.y != -100])
-    wide = make_split([], [], width=1)  # the same sentences with 6 more PAD columns, decoded one by one
-    wide.x = torch.nn.functional.pad(test_split.x, (0, 6), value=PAD)
-    wide.y = torch.nn.functional.pad(test_split.y, (0, 6), value=-100)
-    logits_wide, labels_wide = decode.token_logits(random_model, wide, batch_size=1)
+    wide = data.Split(torch.nn.functional.pad(test_split.x, (0, 6), value=PAD),  # 6 more PAD columns,
+                      torch.nn.functional.pad(test_split.y, (0, 6), value=-100))  # decoded one by one
+    logits_wide, labels_wide = runs.token_logits(random_model, wide, batch_size=1)
     assert torch.equal(labels_wide, labels)
     torch.testing.assert_close(logits_wide, logits, atol=1e-5, rtol=0)
     with torch.no_grad():  # and equal to the model's own forward pass on the whole (padded) batch
         direct = random_model(test_split.x)[test_split.y != -100]
     torch.testing.assert_close(direct, logits, atol=1e-5, rtol=0)
 
-
-def test_special_ids_match_the_vocabulary():
-    text = pytest.importorskip("lsnb.text")
-    assert (models.PAD, models.BOS, models.EOS) == (text.PAD, text.BOS, text.EOS)

@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lsnb import distill, losses, profiles
+from lsnb import chapters, distill, losses, profiles, runs
 
 
 def batch(n=32, k=10, seed=0):
@@ -88,8 +88,8 @@ def test_every_distillation_config_trains_two_steps(profile, tmp_path, monkeypat
     """Chapter 4's teachers and distilled students of each profile (paper: ResNet-56 -> AlexNet, MNIST FCNs)
     go through the real training loop for two steps on CPU, teacher targets included."""
     from lsnb import train
-    monkeypatch.setattr(train, "load_data", fake_dataset)
-    ds = profiles.distillation_setup(profile)
+    monkeypatch.setattr(runs, "load_data", fake_dataset)
+    ds = chapters.distillation_setup(profile)
     short = dict(epochs=1, batch_size=8)
     pairs = [(ds.hinton_teacher(alpha=0.0), ds.hinton_student), (ds.hinton_ls_teacher(alpha=0.1), ds.hinton_student),
              (ds.teacher(alpha=0.1).with_(snapshots=2), ds.student)]
@@ -102,7 +102,7 @@ def test_every_distillation_config_trains_two_steps(profile, tmp_path, monkeypat
         assert len(student.history) == 1 and student.metrics["teacher_targets"] in ("precomputed", "clean view")
         assert student.config.distill_t2 and student.config.distill_beta == 1.0
         assert student.config.distill_temperature == 3.0 and student.config.alpha == 0.0
-    assert [s for s, _, _ in train.snapshots(teacher)] == [0, 1, 2]
+    assert [s for s, _, _ in runs.snapshots(teacher)] == [0, 1, 2]
     if profile == "paper":
         assert (teacher.config.model, student.config.model) == ("resnet", "alexnet")
         assert teacher.config.model_kwargs["depth"] == 56 and student.metrics["teacher_targets"] == "clean view"

@@ -1,6 +1,4 @@
 """The chapter sources, their paired copies for Colab, the golden notebooks and papermill's checks."""
-import json
-import os
 import re
 
 import jupytext

@@ -1,14 +1,14 @@
 import pytest
 import torch
 
-from lsnb import models, profiles, train
+from lsnb import chapters, config, models, profiles, train
 from lsnb.losses import label_smoothing_loss
 
 
 @pytest.mark.parametrize("bad", [1.5, 1.0, -0.1, "0.1", True, None])
 def test_alpha_outside_range_names_alpha(bad):
     with pytest.raises(ValueError, match=r"^alpha=.*0 <= alpha < 1"):
-        profiles.setup("cpu", alpha=bad)
+        chapters.setup("cpu", alpha=bad)
 
 
 @pytest.mark.parametrize("kwargs, name", [
@@ -17,28 +17,28 @@ def test_alpha_outside_range_names_alpha(bad):
 ])
 def test_bad_parameters_name_the_parameter(kwargs, name):
     with pytest.raises(ValueError, match=rf"^{name}="):
-        profiles.setup("cpu", **kwargs)
+        chapters.setup("cpu", **kwargs)
 
 
 def test_unknown_profile_lists_the_choices():
     with pytest.raises(ValueError, match=r"profile='gpu' is unknown: use one of smoke, cpu, paper"):
-        profiles.setup("gpu")
+        chapters.setup("gpu")
 
 
 def test_error_message_is_one_line():
     with pytest.raises(ValueError) as err:
-        profiles.setup("cpu", alpha=1.5)
+        chapters.setup("cpu", alpha=1.5)
     assert "\n" not in str(err.value)
 
 
 def test_setup_takes_profile_defaults():
-    s = profiles.setup("cpu", alpha=0.1, seed=3)
+    s = chapters.setup("cpu", alpha=0.1, seed=3)
     p = profiles.get_profile("cpu")
     assert s.dataset == p.dataset == "fashion_mnist"
     assert s.seeds == tuple(range(3, 3 + p.seeds)) and s.epochs is None  # each network keeps its schedule
     assert profiles.fcn_config("cpu", epochs=s.epochs).epochs == p.epochs
-    assert profiles.setup("paper").dataset == "mnist"
-    assert profiles.setup("cpu", dataset="imagefolder:/some/where").dataset == "imagefolder:/some/where"
+    assert chapters.setup("paper").dataset == "mnist"
+    assert chapters.setup("cpu", dataset="imagefolder:/some/where").dataset == "imagefolder:/some/where"
 
 
 def test_config_hash_is_stable_and_sensitive():
@@ -46,7 +46,7 @@ def test_config_hash_is_stable_and_sensitive():
     assert a.digest() == profiles.fcn_config("cpu", alpha=0.1).digest()
     assert a.digest() != a.with_(alpha=0.0).digest()
     assert a.digest() != a.with_(seed=1).digest()
-    assert profiles.TrainConfig.from_dict(a.to_dict()) == a
+    assert config.TrainConfig.from_dict(a.to_dict()) == a
 
 
 @pytest.mark.parametrize("field, value", [("lr", 0.0), ("schedule", "cosine"), ("milestones", (0.8, 0.5)),
@@ -107,26 +107,26 @@ def test_paper_fcn_is_hinton_1200_1200():
     ("transformer", "imagefolder:/data/x", "is an image dataset")])
 def test_a_model_refuses_data_of_the_other_task(model, dataset, says):
     with pytest.raises(ValueError, match=f"dataset={dataset!r} {says}"):
-        profiles.TrainConfig(model=model, dataset=dataset)
+        config.TrainConfig(model=model, dataset=dataset)
 
 
 def test_a_chapter_takes_only_datasets_of_its_task():
     with pytest.raises(ValueError, match="dataset='en_de' is a translation corpus .* use one of fashion_mnist"):
-        profiles.setup("smoke", dataset="en_de")
+        chapters.setup("smoke", dataset="en_de")
     with pytest.raises(ValueError, match="dataset='mnist' is an image dataset"):
-        profiles.setup("smoke", dataset="mnist", task="translation")
-    assert profiles.setup("smoke", dataset="en_de", task="translation").dataset == "en_de"
+        chapters.setup("smoke", dataset="mnist", task="translation")
+    assert chapters.setup("smoke", dataset="en_de", task="translation").dataset == "en_de"
 
 
 @pytest.mark.parametrize("epochs", [0, -3, 2.5, True])
 def test_setup_refuses_epochs_that_are_not_positive_whole_numbers(epochs):
     with pytest.raises(ValueError, match=f"epochs={epochs!r} is not allowed"):
-        profiles.setup("smoke", epochs=epochs)
+        chapters.setup("smoke", epochs=epochs)
 
 
 def test_an_epochs_override_reaches_every_network_of_chapter_4():
-    ds = profiles.distillation_setup("cpu", epochs=2)
+    ds = chapters.distillation_setup("cpu", epochs=2)
     nets = [ds.hinton_teacher(), ds.hinton_ls_teacher(), ds.hinton_student(), ds.teacher(), ds.student(),
             ds.student(teacher=ds.teacher(), temperature=2.0)]
     assert {c.epochs for c in nets} == {2}
-    assert profiles.distillation_setup("cpu").hinton_teacher().epochs == profiles.DISTILL_CPU_TEACHER_EPOCHS
+    assert chapters.distillation_setup("cpu").hinton_teacher().epochs == profiles.get_profile("cpu").distill.hinton_teacher_epochs

@@ -12,16 +12,16 @@ import pytest
 import torch
 
 from conftest import ROOT, same_weights, tiny_config, weights
-from lsnb import profiles, store, train
+from lsnb import chapters, runs, store, train
 
 # A child process that trains the tiny synthetic config of test_train.py (``tiny``) into RUNS.
 CHILD = textwrap.dedent("""
     import hashlib, os, signal, sys, time
     sys.path.insert(0, {tests!r})
     from synthetic import synthetic_dataset
-    from lsnb import profiles, store, train
-    train.load_data = lambda config: synthetic_dataset()
-    cfg = profiles.TrainConfig.from_dict({config!r})
+    from lsnb import config, runs, store, train
+    runs.load_data = lambda _: synthetic_dataset()
+    cfg = config.TrainConfig.from_dict({config!r})
     mode = sys.argv[1]
     trained = []
 
@@ -79,8 +79,8 @@ def test_kill_during_a_write_resumes_to_the_same_weights_and_cleans_up(tmp_path)
     run_path = tmp_path / "cut" / cfg.digest()
     assert list(run_path.glob(".checkpoint.pt.*.tmp")), "the kill left epoch 2's checkpoint under its temporary name"
     assert store.load_checkpoint(run_path / "checkpoint.pt")["epoch"] == 1
-    for mode, runs in (("fast", tmp_path / "cut"), ("fast", tmp_path / "full")):
-        p = child(mode, runs, cfg)
+    for store_dir in (tmp_path / "cut", tmp_path / "full"):
+        p = child("fast", store_dir, cfg)
         out, err = p.communicate(timeout=300)
         assert p.returncode == 0, err[-2000:]
     resumed = (tmp_path / "cut" / cfg.digest())
@@ -136,17 +136,17 @@ def test_setup_checks_the_folders_before_any_work(tmp_path, param):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     with pytest.raises(PermissionError, match=rf"{param}='.*a-file/out' is not a folder this process can write"):
-        profiles.setup("smoke", **{param: blocker / "out"})
+        chapters.setup("smoke", **{param: blocker / "out"})
 
 
 def test_a_corrupt_logits_cache_is_recomputed_not_used(tiny, tmp_path):
     cfg, _ = tiny
     run = train.train(cfg, runs_dir=tmp_path, device="cpu")
-    logits, labels = train.split_logits(run, "test")
+    logits, labels = runs.split_logits(run, "test")
     path = store.logits_path(run.path, "test")
     path.write_bytes(path.read_bytes()[:-10])
     with pytest.warns(UserWarning, match="logits_test.pt is corrupt.*recomputed from the trained model"):
-        again, again_labels = train.split_logits(run, "test")
+        again, again_labels = runs.split_logits(run, "test")
     assert torch.equal(again, logits) and torch.equal(again_labels, labels)
     assert torch.equal(store.load_checkpoint(path)["logits"], logits)
 

@@ -1,11 +1,12 @@
 """The training engine and the run store, on a tiny synthetic dataset (no files, no network)."""
+import dataclasses
 import json
 
 import pytest
 import torch
 
 from conftest import same_weights, synthetic_dataset, weights
-from lsnb import data, profiles, store, train
+from lsnb import config, data, profiles, runs, store, train
 
 
 def test_train_then_load_from_store(tiny, tmp_path):
@@ -133,19 +134,19 @@ def test_split_logits_are_computed_once_and_kept(tiny, tmp_path):
     cfg, calls = tiny
     run = train.train(cfg, runs_dir=tmp_path, device="cpu")
     assert (run.path / "logits_test.pt").exists()  # written by training, beside metrics.json
-    logits, labels = train.split_logits(run, "test")
+    logits, labels = runs.split_logits(run, "test")
     assert logits.shape == (16, 4) and labels.shape == (16,)
     assert run.metrics["test_accuracy"] == (logits.argmax(1) == labels).float().mean().item()
-    torch.testing.assert_close(logits, train.predict(run.model, synthetic_dataset().test, cfg.augment))
+    torch.testing.assert_close(logits, runs.predict(run.model, synthetic_dataset().test, cfg.augment))
     n_loads = len(calls)
-    again, _ = train.split_logits(run, "test")
+    again, _ = runs.split_logits(run, "test")
     assert len(calls) == n_loads and torch.equal(again, logits)  # read back, no data loaded
-    val, _ = train.split_logits(run, "val")
+    val, _ = runs.split_logits(run, "val")
     assert (run.path / "logits_val.pt").exists() and val.shape == (16, 4)
-    tr, tr_labels = train.split_logits(run, "train")  # a teacher's targets for its students
+    tr, tr_labels = runs.split_logits(run, "train")  # a teacher's targets for its students
     assert tr.shape == (64, 4) and torch.equal(tr_labels, synthetic_dataset().train.y)
     with pytest.raises(ValueError, match="split='trian'"):
-        train.split_logits(run, "trian")
+        runs.split_logits(run, "trian")
 
 
 def test_snapshots_are_kept_at_evenly_spaced_steps(tiny, tmp_path):
@@ -154,7 +155,7 @@ def test_snapshots_are_kept_at_evenly_spaced_steps(tiny, tmp_path):
     run = train.train(cfg, runs_dir=tmp_path, device="cpu")
     total = 3 * 4  # 3 epochs of 64 / 16 steps
     assert train.snapshot_steps(cfg, total) == [0, 4, 8, 12]
-    snaps = train.snapshots(run)
+    snaps = runs.snapshots(run)
     assert [s for s, _, _ in snaps] == [0, 4, 8, 12] and [e for _, e, _ in snaps] == [0, 1, 2, 3]
     assert same_weights(weights(snaps[-1][2]), weights(run.model))  # the last snapshot is the final model
     assert not same_weights(weights(snaps[0][2]), weights(run.model))
@@ -164,7 +165,27 @@ def test_new_config_fields_keep_old_digests():
     cfg = profiles.fcn_config("cpu")
     assert "teacher" not in cfg.to_dict() and "snapshots" not in cfg.to_dict()
     assert cfg.with_(snapshots=2).digest() != cfg.digest()
-    assert profiles.TrainConfig.from_dict(cfg.with_(distill_temperature=3.0).to_dict()).distill_temperature == 3.0
+    assert config.TrainConfig.from_dict(cfg.with_(distill_temperature=3.0).to_dict()).distill_temperature == 3.0
+
+
+def test_a_field_added_with_a_default_cannot_change_any_digest():
+    """By construction: a config class with one more field hashes every old config as before."""
+    grown = dataclasses.make_dataclass("Grown", [("label_noise", float, dataclasses.field(default=0.0))],
+                                       bases=(config.TrainConfig,), frozen=True)
+    for old in (profiles.fcn_config("cpu"), profiles.transformer_config("smoke", alpha=0.1),
+                profiles.resnet_config("paper").with_(snapshots=4, teacher="0123456789abcdef")):
+        new = grown(**dataclasses.asdict(old))
+        assert new.digest() == old.digest()
+        assert new.with_(label_noise=0.2).digest() != old.digest()
+
+
+PINNED = {"fcn cpu 0.1 1": "94c7075e06200d55", "transformer cpu 0 0": "f21846da59b5222f"}
+
+
+def test_digests_of_stored_runs_are_pinned():
+    """The names of existing run folders: a change here retrains every stored run (say so if it is meant)."""
+    assert profiles.fcn_config("cpu", alpha=0.1, seed=1).digest() == PINNED["fcn cpu 0.1 1"]
+    assert profiles.transformer_config("cpu").digest() == PINNED["transformer cpu 0 0"]
 
 
 def test_distillation_needs_a_finished_teacher_on_the_same_data(tiny, tmp_path):

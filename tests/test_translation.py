@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from lsnb import data, decode, profiles, train
-from lsnb.models import BOS, EOS, PAD
+from lsnb import data, decode, profiles, runs, text, train
+from lsnb.text import BOS, EOS, PAD
 
 V = 24
 
@@ -27,26 +27,26 @@ def token_dataset(config=None):
 
 def test_batch_order_buckets_sentences_and_covers_every_pair_once():
     split = token_split(300, 0)
-    order = data.batch_order(split, 16, "tokens", torch.Generator().manual_seed(0), chunk=5)
+    order = text.batch_order(split, 16, torch.Generator().manual_seed(0), chunk=5)
     assert len(order) == -(-300 // 16)
     assert sorted(torch.cat(order).tolist()) == list(range(300))
     lengths = (split.x != PAD).sum(-1).amax(-1)
     spread = sum(int(lengths[b].max() - lengths[b].min()) for b in order) / len(order)
-    random = data.batch_order(split, 16, "none", torch.Generator().manual_seed(0))
+    random = data.batch_order(split, 16, torch.Generator().manual_seed(0))
     assert spread < 0.5 * sum(int(lengths[b].max() - lengths[b].min()) for b in random) / len(random)
-    again = data.batch_order(split, 16, "tokens", torch.Generator().manual_seed(0), chunk=5)
+    again = text.batch_order(split, 16, torch.Generator().manual_seed(0), chunk=5)
     assert all(torch.equal(a, b) for a, b in zip(order, again))
 
 
 def test_image_batches_are_the_plain_permutation():
     split = data.Split(torch.zeros(50, 1, 2, 2, dtype=torch.uint8), torch.zeros(50, dtype=torch.long))
-    order = data.batch_order(split, 16, "shift2", torch.Generator().manual_seed(3))
+    order = data.batch_order(split, 16, torch.Generator().manual_seed(3))
     assert torch.equal(torch.cat(order), torch.randperm(50, generator=torch.Generator().manual_seed(3)))
 
 
 def test_token_batches_are_cut_to_the_longest_sentence():
     split = token_split(40, 0)
-    x, y = data.batch(split, torch.arange(5), "tokens", True, None)
+    x, y = text.batch(split, torch.arange(5), "tokens", True, None)
     longest = int((split.x[:5] != PAD).sum(-1).max())
     assert x.shape == (5, 2, longest) and y.shape == (5, longest - 1)
     assert torch.equal(y, split.y[:5, :longest - 1]) and (split.y[:5, longest - 1:] == -100).all()
@@ -54,7 +54,7 @@ def test_token_batches_are_cut_to_the_longest_sentence():
 
 @pytest.fixture
 def copy_task(monkeypatch):
-    monkeypatch.setattr(train, "load_data", token_dataset)
+    monkeypatch.setattr(runs, "load_data", token_dataset)
     return profiles.transformer_config("smoke").with_(epochs=25, batch_size=32, lr=3e-3, n_train=None, n_val=32,
                                                       n_test=32)
 
@@ -64,14 +64,14 @@ def test_transformer_learns_in_the_training_loop_and_padding_never_counts(copy_t
     assert run.history[-1]["train_loss"] < run.history[0]["train_loss"]
     assert run.metrics["test_accuracy"] > 0.3  # copying is learnable; chance is 1/24
     ds = token_dataset()
-    logits, labels = decode.token_logits(run.model, ds.test)
+    logits, labels = runs.token_logits(run.model, ds.test)
     assert len(labels) == int((ds.test.y != -100).sum())
     assert run.metrics["test_accuracy"] == pytest.approx((logits.argmax(1) == labels).float().mean().item())
     assert not (run.path / "logits_test.pt").exists()  # per-token logits are too big to keep
     # extra padding columns change nothing
     wide = data.Split(torch.nn.functional.pad(ds.test.x, (0, 7)), torch.nn.functional.pad(ds.test.y, (0, 7),
                                                                                           value=-100))
-    assert train.evaluate(run.model, wide, "tokens") == pytest.approx(train.evaluate(run.model, ds.test, "tokens"))
+    assert runs.evaluate(run.model, wide, run.config) == pytest.approx(runs.evaluate(run.model, ds.test, run.config))
 
 
 def test_label_smoothing_run_differs_only_in_alpha(copy_task, tmp_path):
@@ -94,7 +94,7 @@ def test_every_transformer_config_takes_two_steps(profile, monkeypatch, tmp_path
         split = data.Split(x, x[:, 1, 1:].masked_fill(x[:, 1, 1:] == PAD, -100))
         return data.Dataset(config.dataset, split, split, split, tuple(str(i) for i in range(8000)))
 
-    monkeypatch.setattr(train, "load_data", fake)
+    monkeypatch.setattr(runs, "load_data", fake)
     run = train.train(cfg.with_(epochs=1, batch_size=8), runs_dir=tmp_path, device="cpu")
     assert len(run.history) == 1 and run.metrics["test_nll"] > 0
     assert run.model.head.weight is run.model.embed.weight
@@ -107,9 +107,9 @@ def test_translations_refuse_a_run_trained_on_another_corpus(copy_task, tmp_path
     def with_digest(digest):
         return lambda config=None: data.Dataset(**{**token_dataset().__dict__, "digest": digest})
 
-    monkeypatch.setattr(train, "load_data", with_digest("aaaa"))
+    monkeypatch.setattr(runs, "load_data", with_digest("aaaa"))
     run = train.train(copy_task.with_(epochs=1), runs_dir=tmp_path, device="cpu")
     assert run.metrics["data_digest"] == "aaaa"
-    monkeypatch.setattr(train, "load_data", with_digest("bbbb"))
+    monkeypatch.setattr(runs, "load_data", with_digest("bbbb"))
     with pytest.raises(ValueError, match="digest aaaa.*digest bbbb.*delete"):
         decode.run_translations(run, "test", beam=1)

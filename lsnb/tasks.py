@@ -1,0 +1,42 @@
+"""The kinds of experiment the book runs, each in one place: how it batches its data and what a model sees.
+
+* ``image`` -- image classification (sec. 2-4): random mini-batches, augmentation on the
+  training device (:mod:`lsnb.data`), one label per example;
+* ``translation`` -- English->German (sec. 3): length-bucketed batches of sentence pairs
+  cut to their longest sentence (:mod:`lsnb.text`), one label per target token, padding
+  labelled :data:`~lsnb.losses.IGNORE_INDEX`.
+
+A config's task follows from its model (:data:`lsnb.config.MODELS`); the training loop
+and the evaluation loop (:mod:`lsnb.runs`) ask the task instead of testing strings.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from . import data, text
+
+
+@dataclass(frozen=True)
+class Task:
+    """``batch_order(split, batch_size, generator)`` -> index tensors of one epoch;
+    ``batch(split, idx, augment, train, generator, device)`` -> model input and labels;
+    ``input_shape(dataset_shape, augment)`` -> the shape the model is built for;
+    ``keeps_test_logits``: whether a finished run keeps its test logits (the calibration chapters')."""
+
+    name: str
+    batch_order: Callable
+    batch: Callable
+    input_shape: Callable
+    keeps_test_logits: bool
+
+
+IMAGE = Task("image", data.batch_order, data.batch, data.input_shape, keeps_test_logits=True)
+TRANSLATION = Task("translation", text.batch_order, text.batch, lambda shape, augment: tuple(shape),
+                   keeps_test_logits=False)
+TASKS = {t.name: t for t in (IMAGE, TRANSLATION)}
+
+
+def of(config) -> Task:
+    """The task of a :class:`~lsnb.config.TrainConfig` (by its model)."""
+    return TASKS[config.task]
