@@ -182,8 +182,8 @@ def resnet_config(profile: str, *, dataset: str | None = None, alpha: float = 0.
     """ResNet v2 as the TF official CIFAR model trains it (sec. 2, Table 2: ResNet-56 on CIFAR-100).
 
     SGD momentum 0.9, lr 0.1, batch 128, weight decay 2e-4 on all but batch-norm
-    parameters, lr x0.1 at epochs 91 and 136 of 182 (fractions 0.5 and 0.75 of any
-    schedule), pad-4 random crops and flips, per-image standardisation. Batch-norm
+    parameters, lr x0.1 at fractions 0.5 and 0.75 of any schedule (epochs 91 and 136.5
+    of 182; TF's are 91 and 136), pad-4 random crops and flips, per-image standardisation. Batch-norm
     statistics average with the profile's decay (:attr:`Profile.resnet_bn_decay`).
     """
     p = get_profile(profile)

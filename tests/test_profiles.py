@@ -87,11 +87,30 @@ def test_every_profile_config_builds_and_takes_training_steps(profile, builder):
     assert model.features(prepare_batch(x, cfg.augment, False, None)).shape == (8, model.head.in_features)
 
 
-def test_paper_profile_uses_the_papers_models_and_data():
-    alex, res = profiles.alexnet_config("paper"), profiles.resnet_config("paper")
-    assert (alex.dataset, res.dataset, res.model_kwargs["depth"]) == ("cifar10", "cifar100", 56)
-    assert (res.epochs, res.milestones, res.weight_decay, res.momentum) == (182, (0.5, 0.75), 2e-4, 0.9)
-    assert alex.weight_decay == 0.004 and alex.augment == "alexnet"
+def test_paper_resnet_drops_the_learning_rate_near_epochs_91_and_136_of_182():
+    """The TF official ResNet schedule the paper trains with (sec. 2): lr 0.1, x0.1 at epoch 91 and 136
+    (here at fractions 0.5 and 0.75 of training: epoch 136.5, half an epoch after TF's)."""
+    res = profiles.resnet_config("paper")
+    steps_per_epoch = 50_000 // res.batch_size
+    total = res.epochs * steps_per_epoch
+    lr_at = lambda epoch: res.lr * train.lr_factor(res, round(epoch * steps_per_epoch), total)
+    assert [lr_at(e) for e in (0, 90.9, 91.1, 136.4, 136.6)] == pytest.approx([0.1, 0.1, 0.01, 0.01, 0.001])
+    model = models.build(res, (3, 32, 32), 100)
+    decayed, rest = train.param_groups(model, res.weight_decay)
+    bn = {id(p) for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d) for p in m.parameters()}
+    assert decayed["weight_decay"] == 2e-4 and not bn & {id(p) for p in decayed["params"]}
+    assert len(decayed["params"]) + len(bn) == len(list(model.parameters()))  # L2 on all but batch norm
+    assert sum(p.numel() for p in model.parameters()) == 855_834 + 90 * 65  # ResNet-56 v2 (widths 16/32/64), 100-class head
+
+
+def test_paper_alexnet_decays_only_the_two_hidden_dense_layers():
+    alex = profiles.alexnet_config("paper")
+    model = models.build(alex, (3, 32, 32), 10)
+    decayed, _ = train.param_groups(model, alex.weight_decay)
+    assert decayed["weight_decay"] == 0.004 and [p.shape for p in decayed["params"]] == [(384, 2304), (192, 384)]
+    x = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
+    from lsnb.data import prepare_batch
+    assert prepare_batch(x, alex.augment, True, torch.Generator().manual_seed(0)).shape == (2, 3, 24, 24)
 
 
 def test_paper_fcn_is_hinton_1200_1200():
