@@ -22,6 +22,12 @@ def glue(name: str, value, display: bool = False) -> None:
     _glue(name, value, display=display)
 
 
+def glue_all(values: dict) -> None:
+    """:func:`glue` every ``name: value`` of a dict, in its order (a chapter's numbers for the prose)."""
+    for name, value in values.items():
+        glue(name, value)
+
+
 def pm(values, scale: float = 1.0, digits: int = 1) -> str:
     """``"mean ± sd"`` of a list of numbers (sd over seeds, n - 1), after multiplying by ``scale``."""
     mean, sd = mean_and_spread([v * scale for v in values])

@@ -1,17 +1,24 @@
-"""What a chapter's first cells need: its parameters cell validated, and chapter 4's grid of configs.
+"""What a chapter's first cells need: its parameters cell validated, and the runs it trains.
 
 :func:`setup` checks every parameter a chapter takes -- the same ones in every chapter,
 plus a few of its own -- before any data is loaded, and fails with a one-line message
-naming the bad parameter. :func:`distillation_setup` turns a profile's
-:class:`~lsnb.profiles.DistillProfile` into the configs of the paper's sec. 4.
+naming the bad parameter. :func:`table2_runs` trains (or loads) the networks of the
+paper's Table 2 and their sweep over alpha, which chapters 2 and 3 share;
+:func:`translation_setup` is chapter 3b's parameters cell; :func:`distillation_setup`
+turns a profile's :class:`~lsnb.profiles.DistillProfile` into the configs of the paper's
+sec. 4 and :func:`hinton_runs`, :func:`figure5_runs` and :func:`followup_rows` train them.
 """
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
 
+from . import grid, train
+from .book import pm
 from .config import check_alpha, check_dataset, check_positive_int
-from .profiles import Profile, alexnet_student, fcn_config, get_profile, resnet_config, student_config
+from .metrics import SeedComparison
+from .profiles import (TABLE2_MODELS, Profile, alexnet_student, configs, fcn_config, get_profile, resnet_config,
+                       student_config, transformer_config)
 from .results import default_results_dir
 from .store import default_runs_dir, writable_dir
 
@@ -55,6 +62,102 @@ def setup(profile="cpu", *, dataset=None, alpha=0.1, seed=0, n_seeds=None, epoch
     writable_dir(results_dir if results_dir is not None else default_results_dir(), "results_dir", create=False)
     return ChapterSetup(p, dataset, alpha, tuple(range(seed, seed + n_seeds)), epochs)
 
+
+def check_n_bins(n_bins) -> int:
+    """The number of equal-width confidence bins of the ECE: a whole number >= 2 (the paper uses 15)."""
+    if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 2:
+        raise ValueError(f"n_bins={n_bins!r} is not allowed: use a whole number >= 2 (the paper uses 15)")
+    return n_bins
+
+
+# ----------------------------------------------------------------------------- chapters 2 and 3: Table 2
+
+SWEEP_MODELS = ("FCN", "AlexNet")  # the cheap networks, swept over alpha
+
+
+@dataclass(frozen=True)
+class Table2Runs:
+    """The networks of the paper's Table 2 (sec. 2), trained with hard targets and with label smoothing.
+
+    ``table2``: ``{model name: runs}`` with ``alphas`` = (0, the chapter's alpha) and every seed,
+    for the models of :data:`lsnb.profiles.TABLE2_MODELS`; ``sweep``: ``{model name: runs}``
+    of the cheap :data:`SWEEP_MODELS` over ``sweep_alphas``, first seed only.
+    """
+
+    table2: dict
+    sweep: dict
+    alphas: tuple
+    sweep_alphas: tuple
+    seed: int
+
+    def first_seed(self, model: str, alpha: float):
+        """The Table 2 run of ``model`` with ``alpha`` and the first seed."""
+        return next(r for r in self.table2[model] if r.config.alpha == alpha and r.config.seed == self.seed)
+
+    def accuracies(self, model: str) -> dict:
+        """Test accuracy (%) of each seed of a Table 2 model: ``{alpha: [one number per seed]}``."""
+        return {a: [100 * r.metrics["test_accuracy"] for r in self.table2[model] if r.config.alpha == a]
+                for a in self.alphas}
+
+    def comparison(self, model: str) -> SeedComparison:
+        """Its test accuracy (%) without and with label smoothing, over seeds (Table 2's comparison)."""
+        acc = self.accuracies(model)
+        return SeedComparison(acc[self.alphas[0]], acc[self.alphas[-1]])
+
+    def table(self) -> list:
+        """The paper's Table 2: one row per model and alpha, test accuracy as mean ± sd over seeds."""
+        rows = []
+        for name, rs in self.table2.items():
+            for a in self.alphas:
+                accs = [100 * r.metrics["test_accuracy"] for r in rs if r.config.alpha == a]
+                rows.append({"model": name, "dataset": rs[0].config.dataset, "alpha": a,
+                             "test accuracy (%)": pm(accs, digits=2), "seeds": len(accs)})
+        return rows
+
+
+def table2_runs(setup: ChapterSetup, dataset: str | None = None, runs_dir=None) -> Table2Runs:
+    """Train (or load from the run store) the runs of Table 2 and the sweep over alpha (chapters 2 and 3).
+
+    ``dataset`` is the parameters cell's: None trains each network on its profile's
+    dataset (:func:`lsnb.profiles.alexnet_config` and :func:`~lsnb.profiles.resnet_config`
+    have their own), a name trains all of them on it. The sweep runs alpha over the
+    profile's values, 0, the chapter's alpha and 0.3, one seed each.
+    """
+    profile, alphas = setup.profile.name, (0.0, setup.alpha)
+    sweep_alphas = tuple(sorted(set(setup.profile.alphas) | {0.0, setup.alpha, 0.3}))
+    table2 = {model: grid.train_many(configs(builder, profile, dataset=dataset, alphas=alphas, seeds=setup.seeds,
+                                              epochs=setup.epochs), runs_dir=runs_dir)
+              for model, builder in TABLE2_MODELS.items()}
+    sweep = {model: grid.train_many(configs(TABLE2_MODELS[model], profile, dataset=dataset, alphas=sweep_alphas,
+                                             seeds=setup.seeds[:1], epochs=setup.epochs), runs_dir=runs_dir)
+             for model in SWEEP_MODELS}
+    return Table2Runs(table2, sweep, alphas, sweep_alphas, setup.seeds[0])
+
+
+# ----------------------------------------------------------------------------- chapter 3b
+
+def translation_setup(profile="cpu", *, dataset=None, alpha=0.1, seed=0, n_seeds=None, epochs=None, runs_dir=None,
+                      results_dir=None, temperatures=None, n_bins=15) -> tuple[ChapterSetup, list, dict]:
+    """Chapter 3b's parameters cell: ``(setup, grid, configs)``.
+
+    The common parameters as :func:`setup` checks them (``dataset`` None: the profile's
+    translation corpus); ``grid``: Figure 4's temperatures (``temperatures``, None for the
+    profile's), positive and including 1.0; ``n_bins`` as :func:`check_n_bins`; ``configs``:
+    ``{alpha: [one Transformer config per seed]}`` for hard targets (0) and ``alpha``.
+    """
+    base = transformer_config(profile, dataset=dataset)
+    s = setup(profile, dataset=base.dataset, alpha=alpha, seed=seed, n_seeds=n_seeds, epochs=epochs,
+              runs_dir=runs_dir, results_dir=results_dir, task="translation")
+    grid = [float(t) for t in (temperatures or s.profile.translation.temperatures)]
+    if not grid or min(grid) <= 0 or 1.0 not in grid:
+        raise ValueError(f"temperatures={temperatures!r} must be positive and include 1.0")
+    check_n_bins(n_bins)
+    by_alpha = {a: [transformer_config(profile, dataset=dataset, alpha=a, seed=i, epochs=s.epochs) for i in s.seeds]
+                for a in (0.0, s.alpha)}
+    return s, grid, by_alpha
+
+
+# ----------------------------------------------------------------------------- chapter 4
 
 @dataclass(frozen=True)
 class DistillationSetup:
@@ -119,3 +222,63 @@ def distillation_setup(profile: str, dataset: str | None = None, epochs: int | N
         hinton_temperature=HINTON_TEMPERATURE, followup_alphas=FOLLOWUP_ALPHAS,
         followup_temperatures=d.followup_temperatures, followup_seeds=d.followup_seeds,
         mi_examples=d.mi_examples, mi_samples=d.mi_samples, mi_classes=MI_CLASSES)
+
+
+def hinton_runs(ds: DistillationSetup, alpha: float, seeds, runs_dir=None) -> dict:
+    """The Hinton et al. experiment (sec. 4), trained or loaded: ``{network: runs, one per seed}``.
+
+    The teacher with dropout and its twin with label smoothing ``alpha`` instead of
+    dropout, each one's student distilled at ``ds.hinton_temperature``, and the student
+    trained on the labels alone, in that order.
+    """
+    teachers = {"teacher (dropout)": [ds.hinton_teacher(alpha=0.0, seed=s) for s in seeds],
+                f"teacher (LS {alpha:g}, no dropout)": [ds.hinton_ls_teacher(alpha=alpha, seed=s) for s in seeds]}
+    runs = {name: grid.train_many(cfgs, runs_dir=runs_dir) for name, cfgs in teachers.items()}
+    for name, cfgs in teachers.items():
+        runs[f"student of {name}"] = grid.train_many(
+            [ds.hinton_student(teacher=c, temperature=ds.hinton_temperature, seed=c.seed) for c in cfgs],
+            runs_dir=runs_dir)
+    runs["student alone (labels)"] = grid.train_many([ds.hinton_student(seed=s) for s in seeds], runs_dir=runs_dir)
+    return runs
+
+
+def figure5_runs(ds: DistillationSetup, seed: int, runs_dir=None) -> tuple[dict, dict]:
+    """Figure 5's networks (sec. 4), one seed, trained or loaded: ``(teachers, curves)``.
+
+    ``teachers``: ``{alpha: run}`` of the teacher trained with label smoothing alpha;
+    ``curves``: ``{curve: [(knob, run)]}`` for the paper's four curves -- (1) those
+    teachers (knob alpha), (2) the student trained with label smoothing alpha, (3) the
+    student distilled from the hard-target teacher at temperature T (knob T), (4) the
+    student distilled at T = 1 from each label-smoothed teacher (knob: its alpha).
+    """
+    teachers = {a: train.train(ds.teacher(alpha=a, seed=seed), runs_dir=runs_dir) for a in ds.alphas}
+    hard = teachers[0.0].config
+
+    def student(**kwargs):
+        return train.train(ds.student(seed=seed, **kwargs), runs_dir=runs_dir)
+
+    curves = {"(1) teacher, LS alpha": list(teachers.items()),
+              "(2) student, LS alpha": [(a, student(alpha=a)) for a in ds.alphas],
+              "(3) student of hard teacher at T": [(T, student(teacher=hard, temperature=T)) for T in ds.temperatures],
+              "(4) student of LS teacher, T = 1": [(a, student(teacher=t.config, temperature=1.0))
+                                                   for a, t in teachers.items() if a > 0]}
+    return teachers, curves
+
+
+def followup_rows(ds: DistillationSetup, seeds, runs_dir=None) -> list:
+    """The follow-up of Chandrasegaran et al. (2022) at small scale, trained or loaded: one row per student.
+
+    Teachers with each of ``ds.followup_alphas`` (the first ``ds.followup_seeds`` seeds),
+    each distilled into the student at each of ``ds.followup_temperatures``; a row holds
+    the teacher's alpha, T, the seed and the student's test accuracy (%).
+    """
+    rows = []
+    for a in ds.followup_alphas:
+        teacher_cfgs = [ds.teacher(alpha=a, seed=s) for s in seeds[:ds.followup_seeds]]
+        grid.train_many(teacher_cfgs, runs_dir=runs_dir)
+        for T in ds.followup_temperatures:
+            for t_cfg in teacher_cfgs:
+                run = train.train(ds.student(teacher=t_cfg, temperature=T, seed=t_cfg.seed), runs_dir=runs_dir)
+                rows.append({"teacher alpha": a, "T": T, "seed": t_cfg.seed,
+                             "student accuracy (%)": 100 * run.metrics["test_accuracy"]})
+    return rows

@@ -10,6 +10,7 @@ given the correct prefix -- padding excluded -- for :mod:`lsnb.metrics` and
 
 Decoding never emits PAD or BOS (their log-probabilities are set to -inf after the
 softmax, so the other tokens keep the model's probabilities).
+Chapter 3b's measurements of trained models are in :mod:`lsnb.translation`.
 """
 from __future__ import annotations
 
@@ -18,9 +19,7 @@ import torch
 import torch.nn.functional as F
 from sacrebleu.metrics import BLEU
 
-from . import runs, text
 from .runs import evaluating
-from .store import atomic_write_json, read_json
 from .text import BOS, EOS, PAD
 
 
@@ -186,35 +185,3 @@ def bleu_bootstrap(hypotheses: list[str], references: list[str], n: int = 1000, 
 
     bleus = [score(stats[rng.integers(0, len(stats), len(stats))].sum(0).tolist()) for _ in range(n)]
     return float(np.mean(bleus)), float(np.std(bleus, ddof=1))
-
-
-def references(config, split: str) -> list[str]:
-    """The German reference sentences of a translation config's ``"val"`` or ``"test"`` rows, in row order."""
-    pairs = text.corpus(config.dataset)["valid" if split == "val" else "test"]
-    n = config.n_val if split == "val" else config.n_test
-    return [de for _, de in (pairs[:n] if n else pairs)]
-
-
-def run_translations(run, split: str = "test", *, temperature: float = 1.0, beam: int = 4,
-                     length_penalty: float = 0.6) -> list[str]:
-    """Beam-search translations of a finished run's ``"val"`` or ``"test"`` sources, kept in its run folder.
-
-    Decoding is the slow part of the translation chapter; like the logits of the image
-    chapters, each (split, T, beam, length penalty) is decoded once per trained model.
-    """
-    path = run.path / "translations" / f"{split}_T{temperature:.4g}_beam{beam}_lp{length_penalty:g}.json"
-    data = runs.load_data(run.config)
-    trained_on = run.metrics.get("data_digest")
-    if trained_on is not None and data.digest is not None and trained_on != data.digest:
-        raise ValueError(f"run {run.path.name} was trained on a {run.config.dataset} corpus with digest {trained_on}, "
-                         f"but the corpus here has digest {data.digest} (other gettext catalogs installed?): "
-                         f"delete {run.path} to retrain it on this corpus")
-    if path.exists():
-        return read_json(path)
-    rows = {"val": data.val, "test": data.test}[split]
-    if rows is None:
-        raise ValueError(f"run {run.path.name} has no validation split (n_val=0)")
-    hypotheses = translate(run.model, rows, text.tokenizer(run.config.dataset), beam=beam,
-                           length_penalty=length_penalty, temperature=temperature)
-    atomic_write_json(path, hypotheses)
-    return hypotheses

@@ -21,9 +21,16 @@ Where the teacher's targets come from (:func:`teacher_mode`):
 * ``"clean view"`` -- the student augments differently (the paper's ResNet-56 -> AlexNet,
   whose inputs are 24 x 24 crops): every augmented copy of an image shares the teacher's
   logits on that image's test-time view. An approximation, said where it is used.
+
+The last part summarises chapter 4's experiments: the Hinton et al. errors
+(:func:`hinton_summary`), Figure 5's points on the gamma axis (:func:`figure5_rows`,
+:func:`figure5_summary`) and the follow-up of Chandrasegaran et al. (:func:`followup_summary`),
+each difference signed so that > 0 is what the paper (or the follow-up) found, with its
+noise margin (:func:`lsnb.metrics.difference_and_noise`).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -31,6 +38,9 @@ import torch.nn.functional as F
 
 from .config import TrainConfig
 from .losses import label_smoothing_loss, soft_cross_entropy
+from .metrics import difference_and_noise, mean_and_spread
+from .results import verdict
+from .runs import split_logits
 from .store import read_json
 
 
@@ -92,3 +102,168 @@ def teacher_config(student_config, runs_dir: Path):
     cfg = TrainConfig.from_dict(read_json(folder / "config.json"))
     check_teacher(cfg, student_config)
     return cfg
+
+
+# ----------------------------------------------------------------------------- chapter 4's experiments
+
+def error_rows(runs: dict) -> list:
+    """Test error (%) of every run of every network (``{network: runs}``): one row per run."""
+    return [{"network": name, "seed": r.config.seed, "test error (%)": 100 * (1 - r.metrics["test_accuracy"])}
+            for name, rs in runs.items() for r in rs]
+
+
+@dataclass(frozen=True)
+class HintonSummary:
+    """The Hinton et al. experiment (sec. 4): test errors (%) per seed of its five networks, in the
+    order of :func:`lsnb.chapters.hinton_runs` -- teacher with dropout, teacher with label smoothing,
+    their students, the student trained alone -- and the differences the paper's claims are about."""
+
+    errors: dict
+
+    def _errors(self, i: int) -> list:
+        return list(self.errors.values())[i]
+
+    @property
+    def teacher_gain(self) -> tuple[float, float]:
+        """The label-smoothed teacher's lower error (> 0: it is the better teacher), ± two standard errors."""
+        return difference_and_noise(self._errors(0), self._errors(1))
+
+    @property
+    def student_loss(self) -> tuple[float, float]:
+        """Its student's higher error (> 0: the paper's finding), ± two standard errors."""
+        return difference_and_noise(self._errors(3), self._errors(2))
+
+    @property
+    def teacher_lead(self) -> tuple[float, float]:
+        """The dropout teacher's lower error than the student trained alone (> 0: it knows more)."""
+        return difference_and_noise(self._errors(4), self._errors(0))
+
+    @property
+    def student_sd(self) -> float:
+        """The seed-to-seed spread of the student trained alone (percentage points): the noise of
+        one point of Figure 5."""
+        return mean_and_spread(self._errors(4))[1]
+
+
+def hinton_summary(runs: dict) -> HintonSummary:
+    """:class:`HintonSummary` of :func:`lsnb.chapters.hinton_runs`' networks."""
+    return HintonSummary({name: [100 * (1 - r.metrics["test_accuracy"]) for r in rs] for name, rs in runs.items()})
+
+
+def teacher_gamma(teacher, temperature: float = 1.0) -> float:
+    """:func:`smoothness_index` of a finished teacher's targets at ``temperature`` over its training set."""
+    logits, labels = split_logits(teacher, "train")
+    return smoothness_index(logits, labels, temperature)
+
+
+def figure5_rows(curves: dict, teachers: dict) -> list:
+    """Figure 5's points from :func:`lsnb.chapters.figure5_runs`: curve, knob (alpha or T), gamma, test accuracy (%).
+
+    gamma is the knob alpha where the targets are label-smoothed (curves (1) and (2)); for
+    a student distilled at T it is the teacher's :func:`teacher_gamma` at T (curve (3): the
+    hard-target teacher, ``teachers[0.0]``; curve (4): the teacher of that alpha, at T = 1).
+    """
+    rows = []
+    for curve, points in curves.items():
+        for knob, run in points:
+            if curve.startswith("(3)"):
+                gamma = teacher_gamma(teachers[0.0], knob)
+            elif curve.startswith("(4)"):
+                gamma = teacher_gamma(teachers[knob], 1.0)
+            else:
+                gamma = knob
+            rows.append({"curve": curve, "knob": knob, "gamma": gamma, "accuracy": 100 * run.metrics["test_accuracy"]})
+    return rows
+
+
+def best_point(rows: list, curve: str) -> dict | None:
+    """The most accurate point of the curve whose name starts with ``curve`` (the first one on a
+    tie), or None when there is no such curve."""
+    points = [r for r in rows if r["curve"].startswith(curve)]
+    return max(points, key=lambda r: r["accuracy"]) if points else None
+
+
+@dataclass(frozen=True)
+class Figure5Summary:
+    """The best points of Figure 5's curves (2), (3) and (4) (None: no label-smoothed teacher) and the
+    paper's two claims about them. Each point is one seed: ``spread``, a seed-to-seed standard deviation
+    of the student measured elsewhere (:attr:`HintonSummary.student_sd`), is the noise of each."""
+
+    best2: dict
+    best3: dict
+    best4: dict | None
+    spread: float
+
+    @property
+    def distill_gain(self) -> tuple[float, float]:
+        """Distillation from the hard-target teacher over training the student with label smoothing."""
+        return difference_and_noise([self.best3["accuracy"]], [self.best2["accuracy"]], spread=self.spread)
+
+    @property
+    def distill_verdict(self) -> str:
+        return verdict(*self.distill_gain)
+
+    @property
+    def ls_teacher_gain(self) -> tuple[float, float] | None:
+        """A label-smoothed teacher's student over the student trained with label smoothing."""
+        if self.best4 is None:
+            return None
+        return difference_and_noise([self.best4["accuracy"]], [self.best2["accuracy"]], spread=self.spread)
+
+    @property
+    def ls_teachers_verdict(self) -> str:
+        """"agrees" when label-smoothed teachers are no better, beyond the noise, than label smoothing."""
+        gain = self.ls_teacher_gain
+        return "agrees" if gain is None or gain[0] <= gain[1] else "differs"
+
+
+def figure5_summary(rows: list, spread: float) -> Figure5Summary:
+    """:class:`Figure5Summary` of :func:`figure5_rows`."""
+    return Figure5Summary(best_point(rows, "(2)"), best_point(rows, "(3)"), best_point(rows, "(4)"), spread)
+
+
+@dataclass(frozen=True)
+class FollowupSummary:
+    """Chandrasegaran et al.'s comparison per temperature: ``{T: (gap, noise)}``, the label-smoothed
+    teacher's student minus the hard-target teacher's (percentage points, > 0: the LS teacher's is
+    better) with two standard errors over seeds, in the order of the grid (T = 1 first)."""
+
+    gaps: dict
+
+    @property
+    def first(self) -> tuple:
+        """``(T, (gap, noise))`` at the grid's first temperature (T = 1 in the book's grids)."""
+        return next(iter(self.gaps.items()))
+
+    @property
+    def later(self) -> list:
+        """``[(T, (gap, noise))]`` at every later (larger) temperature of the grid."""
+        return list(self.gaps.items())[1:]
+
+    @property
+    def helps_first(self) -> str:
+        """The follow-up's finding at the first T, that the LS teacher helps: a verdict."""
+        return verdict(*self.first[1])
+
+    @property
+    def hurts_later(self) -> list:
+        """Its finding at each larger T, that the LS teacher hurts: one verdict per T."""
+        return [verdict(-g, n) for _, (g, n) in self.later]
+
+    @property
+    def later_verdict(self) -> str:
+        """"agrees" when it hurts at every larger T, "differs" when it helps at one, else "within noise"."""
+        hurts = self.hurts_later
+        return "agrees" if set(hurts) == {"agrees"} else "differs" if "differs" in hurts else "within noise"
+
+
+def followup_summary(rows: list, alphas, temperatures) -> FollowupSummary:
+    """:class:`FollowupSummary` of :func:`lsnb.chapters.followup_rows` (the teachers' ``alphas``: 0 and
+    the label smoothing compared with it, the largest)."""
+    ls, hard = max(alphas), 0.0
+
+    def accuracies(T, a):
+        return [r["student accuracy (%)"] for r in rows if r["T"] == T and r["teacher alpha"] == a]
+
+    return FollowupSummary({float(T): difference_and_noise(accuracies(T, ls), accuracies(T, hard))
+                            for T in temperatures})

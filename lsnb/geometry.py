@@ -14,6 +14,10 @@ examples of those classes onto it.
 Beyond the pictures, :func:`geometry_numbers` measures what the paper reads off them:
 how tight the clusters are (an NC1-style ratio), how equal the distances to the wrong
 templates are, and the scale of the projections.
+
+The second half applies them to trained networks: :func:`figure1_rows` is the data of
+the paper's Figure 1, :func:`geometry_rows` its numbers for every run of a sweep over
+alpha, and :func:`alpha_ratios` how much label smoothing changes each of them.
 """
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from .runs import load_data, predict
 
 
 def with_bias_coordinate(features: torch.Tensor) -> torch.Tensor:
@@ -127,3 +133,90 @@ def geometry_numbers(features: torch.Tensor, labels: torch.Tensor, head: nn.Line
     return {"nc1": nc1_ratio(features[keep], labels[keep]),
             "wrong_template_spread": wrong_template_spread(features[keep], labels[keep], head),
             "projection_scale": projection_scale(p)}
+
+
+# ----------------------------------------------------------------------------- the networks' side
+
+# Figure 1's classes: three dissimilar ones per dataset (the paper's where the dataset is the paper's),
+# and two similar classes with a third, the paper's poodles and tench.
+DISSIMILAR = {"cifar10": ("airplane", "automobile", "bird"), "cifar100": ("beaver", "dolphin", "otter"),
+              "fashion_mnist": ("T-shirt/top", "Trouser", "Bag")}
+SIMILAR = {"fashion_mnist": ("Shirt", "T-shirt/top", "Sneaker"), "cifar10": ("cat", "dog", "ship"),
+           "cifar100": ("maple_tree", "oak_tree", "rocket")}
+N_EXAMPLES = 3000  # examples per split in the pictures and their numbers
+
+
+def class_triples(dataset, with_similar: bool = False) -> list:
+    """The class indices of Figure 1's rows for a dataset: its :data:`DISSIMILAR` triple (the first
+    three classes where it has none) and, ``with_similar``, its :data:`SIMILAR` one where it has one."""
+    names = [DISSIMILAR.get(dataset.name, dataset.classes[:3])]
+    if with_similar and dataset.name in SIMILAR:
+        names.append(SIMILAR[dataset.name])
+    return [tuple(dataset.classes.index(c) for c in t) for t in names]
+
+
+def penultimate(run, split, n: int = N_EXAMPLES) -> tuple[torch.Tensor, torch.Tensor]:
+    """Penultimate-layer activations and labels of the first ``n`` examples of an image split
+    (the model's test-time view of them)."""
+    take = split.take(torch.arange(min(len(split), n)))
+    _, features = predict(run.model, take, run.config.augment, with_features=True)
+    return features, take.y
+
+
+@dataclass(frozen=True)
+class ProjectionRow:
+    """One row of Figure 1: a network and three classes, one :class:`Projection` per alpha and split."""
+
+    title: str            # the network and its dataset
+    class_names: tuple    # the three classes
+    panels: tuple         # Projection of the training, then validation examples, for each alpha
+    titles: tuple         # "train, alpha=0", ...
+
+
+def figure1_rows(runs: dict, alphas, seed: int, n: int = N_EXAMPLES) -> list:
+    """The paper's Figure 1: per network (``{name: runs}``) and class triple, the projections of
+    training and validation examples with each of ``alphas`` (the ``seed`` run). The last
+    network also gets the row of two similar classes and a third (:func:`class_triples`)."""
+    rows, last = [], list(runs)[-1]
+    for name, rs in runs.items():
+        ds = load_data(rs[0].config)
+        for triple in class_triples(ds, with_similar=name == last):
+            panels, titles = [], []
+            for a in alphas:
+                r = next(r for r in rs if r.config.alpha == a and r.config.seed == seed)
+                for split_name, split in (("train", ds.train), ("validation", ds.val)):
+                    features, labels = penultimate(r, split, n)
+                    panels.append(project_classes(features, labels, r.model.head, triple))
+                    titles.append(f"{split_name}, alpha={a:g}")
+            rows.append(ProjectionRow(f"{name}\n{ds.name}", tuple(ds.classes[c] for c in triple), tuple(panels),
+                                      tuple(titles)))
+    return rows
+
+
+def geometry_rows(runs: dict, n: int = N_EXAMPLES) -> list:
+    """:func:`geometry_numbers` of every run of every network (``{name: runs}``) on the first three
+    classes of :func:`class_triples`, for training and validation examples: one row per run and split."""
+    rows = []
+    for name, rs in runs.items():
+        ds = load_data(rs[0].config)
+        triple = class_triples(ds)[0]
+        for r in rs:
+            for split_name, split in (("train", ds.train), ("validation", ds.val)):
+                features, labels = penultimate(r, split, n)
+                rows.append({"model": name, "alpha": r.config.alpha, "split": split_name,
+                             **geometry_numbers(features, labels, r.model.head, triple)})
+    return rows
+
+
+GEOMETRY_NUMBERS = ("nc1", "wrong_template_spread", "projection_scale")
+
+
+def alpha_ratios(rows: list, alpha: float, split: str = "validation") -> dict:
+    """How label smoothing changes each geometry number: ``{number: {network: value at alpha / value at 0}}``
+    from :func:`geometry_rows` (below 1: tighter, more equidistant, smaller)."""
+    def value(model, a, number):
+        return next(r[number] for r in rows if r["model"] == model and r["split"] == split and r["alpha"] == a)
+
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    return {number: {m: value(m, alpha, number) / value(m, 0.0, number) for m in models}
+            for number in GEOMETRY_NUMBERS}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -39,6 +40,41 @@ def difference_and_noise(a, b, spread: float | None = None) -> tuple[float, floa
     sa = sa if len(a) > 1 else (spread or 0.0)
     sb = sb if len(b) > 1 else (spread or 0.0)
     return ma - mb, 2 * math.sqrt(sa ** 2 / len(a) + sb ** 2 / len(b))
+
+
+@dataclass(frozen=True)
+class SeedComparison:
+    """A number measured on several seeds without (``hard``) and with label smoothing (``ls``).
+
+    The paper's Table 2 reads "mean ± sd over seeds" for both and calls a difference
+    real when it is large against the seeds' spread. ``difference`` is
+    ``mean(ls) - mean(hard)``; ``noise`` is ``sqrt(sd_hard^2 + sd_ls^2)``, the spread of
+    the difference of one hard and one smoothed run; :attr:`effect` says whether the
+    difference lies ``"within"`` or ``"beyond"`` twice that noise.
+    """
+
+    hard: tuple
+    ls: tuple
+
+    def __post_init__(self):
+        object.__setattr__(self, "hard", tuple(float(v) for v in self.hard))
+        object.__setattr__(self, "ls", tuple(float(v) for v in self.ls))
+
+    @property
+    def difference(self) -> float:
+        return mean_and_spread(self.ls)[0] - mean_and_spread(self.hard)[0]
+
+    @property
+    def noise(self) -> float:
+        return (mean_and_spread(self.hard)[1] ** 2 + mean_and_spread(self.ls)[1] ** 2) ** 0.5
+
+    def within(self, floor: float = 0.0) -> bool:
+        """``|difference| <= max(floor, 2 noise)``: no effect beyond the seeds' spread (or ``floor``)."""
+        return abs(self.difference) <= max(floor, 2 * self.noise)
+
+    @property
+    def effect(self) -> str:
+        return "within" if self.within() else "beyond"
 
 
 # ----------------------------------------------------------------------------- calibration (sec. 3)

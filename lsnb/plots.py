@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
@@ -70,7 +71,12 @@ def training_curves(runs):
 def metric_vs_alpha(table: pd.DataFrame, y: str, ylabel: str):
     """One point per run and the mean with its seed spread, against the label smoothing alpha."""
     fig, ax = plt.subplots(figsize=(PAGE_WIDTH * 0.6, 3.0))
-    sns.stripplot(table, x="alpha", y=y, color="0.6", size=4, ax=ax, native_scale=True, jitter=0.003)
+    state = np.random.get_state()  # seaborn jitters from numpy's global generator: the same jitter every build
+    np.random.seed(0)
+    try:
+        sns.stripplot(table, x="alpha", y=y, color="0.6", size=4, ax=ax, native_scale=True, jitter=0.003)
+    finally:
+        np.random.set_state(state)
     sns.pointplot(table, x="alpha", y=y, errorbar="sd", capsize=0.1, ax=ax, native_scale=True, color="C0")
     ax.set_xlabel("label smoothing alpha")
     ax.set_ylabel(ylabel)
@@ -97,19 +103,19 @@ def projection_row(axes, projections, titles, class_names, markers=("o", "s", "^
         ax.tick_params(labelsize="x-small")
 
 
-def projection_figure(rows, class_names_per_row, row_titles):
-    """The paper's Figure 1: one row per model (and class triple), four columns:
-    train / validation without label smoothing, train / validation with it."""
+def projection_figure(rows):
+    """The paper's Figure 1 from :func:`lsnb.geometry.figure1_rows`: one row per network and class
+    triple, four columns: train / validation without label smoothing, train / validation with it."""
     n = len(rows)
     fig, axes = plt.subplots(n, 4, figsize=(PAGE_WIDTH, 1.75 * n + 0.3), squeeze=False)
-    for r, (projections, names, title) in enumerate(zip(rows, class_names_per_row, row_titles)):
-        projection_row(axes[r], projections["panels"], projections["titles"], names)
-        lim = max(max(p.points.abs().max().item(), p.templates.abs().max().item()) for p in projections["panels"])
+    for r, row in enumerate(rows):
+        projection_row(axes[r], row.panels, row.titles, row.class_names)
+        lim = max(max(p.points.abs().max().item(), p.templates.abs().max().item()) for p in row.panels)
         lim *= 1.05
         for ax in axes[r]:
             ax.set_xlim(-lim, lim)
             ax.set_ylim(-lim, lim)
-        axes[r, 0].set_ylabel(title, fontsize="small")
+        axes[r, 0].set_ylabel(row.title, fontsize="small")
         axes[r, -1].legend(fontsize="xx-small", loc="upper left", bbox_to_anchor=(1.02, 1), markerscale=1.5)
     fig.tight_layout()
     return fig

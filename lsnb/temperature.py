@@ -4,18 +4,27 @@ T is fitted on a held-out validation split, never on the test set, by minimising
 negative log-likelihood over log T (so T stays positive). The ECE-minimising T on a grid
 of the same split is reported beside it, as the paper's Table 3 quotes temperatures
 tuned for calibration.
+
+The second half turns finished image classifiers into chapter 3's tables: the paper's
+Table 3 (ECE of the hard-target model before and after temperature scaling, and of the
+label-smoothed one), Figure 2's reliability diagrams and the sweeps over alpha and T.
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from .metrics import ece
+from . import metrics
+from .book import pm
+from .metrics import ece, mean_and_spread
+from .runs import split_logits
 
 
 def nll_at(logits: torch.Tensor, labels: torch.Tensor, temperature: float) -> float:
+    """Mean NLL (nats) of the labels under ``softmax(logits / T)``, in float64."""
     return F.cross_entropy(logits.double() / temperature, labels).item()
 
 
@@ -39,3 +48,144 @@ def ece_grid_temperature(logits: torch.Tensor, labels: torch.Tensor, grid=None, 
     """The T on a grid (default: 201 values from 0.1 to 10, log-spaced) with the smallest ECE on the split."""
     grid = torch.logspace(-1, 1, 201, dtype=torch.float64).tolist() if grid is None else list(grid)
     return min(grid, key=lambda t: ece(logits, labels, n_bins, t))
+
+
+def calibration_summary(logits: torch.Tensor, labels: torch.Tensor, n_bins: int = 15,
+                        temperature: float = 1.0) -> dict:
+    """Every calibration number of sec. 3 for ``softmax(logits / T)``: top-1 ``accuracy`` (%, the
+    same at every T), ``ece`` (eq. (ECE), ``n_bins`` equal-width bins), ``adaptive_ece``,
+    ``classwise_ece`` and ``nll`` (nats)."""
+    return {"accuracy": 100 * metrics.accuracy(logits, labels),
+            "ece": metrics.ece(logits, labels, n_bins, temperature),
+            "adaptive_ece": metrics.adaptive_ece(logits, labels, n_bins, temperature),
+            "classwise_ece": metrics.classwise_ece(logits, labels, n_bins, temperature),
+            "nll": nll_at(logits, labels, temperature)}
+
+
+# ----------------------------------------------------------------------------- chapter 3's tables
+
+def run_calibration(run, n_bins: int = 15, temperature: float = 1.0) -> dict:
+    """:func:`calibration_summary` of a finished image run on its test split (logits kept in the run store)."""
+    logits, labels = split_logits(run, "test")
+    return calibration_summary(logits, labels, n_bins, temperature)
+
+
+def _first(runs, alpha: float, seed: int):
+    return next(r for r in runs if r.config.alpha == alpha and r.config.seed == seed)
+
+
+def scaling_rows(runs: dict, n_bins: int = 15) -> list:
+    """Table 3's measurements, two rows per run of every model (``{name: [runs]}``).
+
+    Each run's temperature is fitted on its validation split, by NLL (``T_nll``) and on
+    the ECE grid (``T_ece``); the rows are its test-set :func:`calibration_summary`
+    without scaling (``method="none"``) and divided by ``T_nll`` (``"temperature"``).
+    """
+    rows = []
+    for name, rs in runs.items():
+        for r in rs:
+            val_logits, val_y = split_logits(r, "val")
+            t_nll = fit_temperature(val_logits, val_y)
+            t_ece = ece_grid_temperature(val_logits, val_y, n_bins=n_bins)
+            base = {"model": name, "alpha": r.config.alpha, "seed": r.config.seed, "T_nll": t_nll, "T_ece": t_ece}
+            rows.append({**base, "method": "none", **run_calibration(r, n_bins)})
+            rows.append({**base, "method": "temperature", **run_calibration(r, n_bins, t_nll)})
+    return rows
+
+
+def reliability_panels(runs: dict, rows: list, alpha: float, seed: int, n_bins: int = 15) -> dict:
+    """Figure 2's data per model: the test reliability of the hard-target run of ``seed``, of the same
+    run divided by its fitted ``T_nll`` (from :func:`scaling_rows`'s ``rows``), and of the run with
+    label smoothing ``alpha``, for :func:`lsnb.plots.reliability_diagrams`."""
+    panels = {}
+    for name, rs in runs.items():
+        hard, ls = _first(rs, 0.0, seed), _first(rs, alpha, seed)
+        t = next(r["T_nll"] for r in rows if r["model"] == name and r["alpha"] == 0 and r["seed"] == seed)
+        (h_logits, h_y), (l_logits, l_y) = split_logits(hard, "test"), split_logits(ls, "test")
+        panels[f"{name} ({hard.config.dataset})"] = {
+            "hard targets": metrics.reliability(h_logits, h_y, n_bins),
+            f"hard, T = {t:.2f}": metrics.reliability(h_logits, h_y, n_bins, t),
+            f"LS, alpha = {alpha:g}": metrics.reliability(l_logits, l_y, n_bins)}
+    return panels
+
+
+def alpha_sweep(runs: dict, n_bins: int = 15) -> list:
+    """Test calibration against the label smoothing alpha: one row per run of every model."""
+    return [{"model": name, "alpha": r.config.alpha, **run_calibration(r, n_bins)}
+            for name, rs in runs.items() for r in rs]
+
+
+def temperature_sweep(runs: dict, alphas, seed: int, grid, n_bins: int = 15) -> list:
+    """Test calibration against T for the ``seed`` run of every model and alpha (``"hard"`` or ``"LS alpha"``)."""
+    rows = []
+    for name, rs in runs.items():
+        for a in alphas:
+            r = _first(rs, a, seed)
+            for t in grid:
+                rows.append({"model": name, "training": "hard" if a == 0 else f"LS {a:g}", "T": t,
+                             **run_calibration(r, n_bins, t)})
+    return rows
+
+
+def table3(rows: list, runs: dict, alpha: float) -> tuple[list, dict]:
+    """The paper's Table 3 (image rows) from :func:`scaling_rows`, and its numbers per seed.
+
+    Per model, mean ± sd over seeds: the test ECE of the hard-target model (baseline), the
+    same after temperature scaling with its temperatures (NLL fit, ECE grid), the ECE of
+    the model with label smoothing ``alpha``, and both accuracies. The numbers are
+    ``{model: {"baseline", "temperature", "T", "ls"}}``, one value per seed.
+    """
+    def column(key, model, **where):
+        return [r[key] for r in rows if r["model"] == model and all(r[k] == v for k, v in where.items())]
+
+    base = {"alpha": 0.0, "method": "none"}
+    ts = {"alpha": 0.0, "method": "temperature"}
+    ls = {"alpha": alpha, "method": "none"}
+    table, numbers = [], {}
+    for name in runs:
+        table.append({"model": name, "dataset": runs[name][0].config.dataset,
+                      "baseline ECE": pm(column("ece", name, **base), digits=3),
+                      "temp. scaling ECE": pm(column("ece", name, **ts), digits=3),
+                      "T (NLL fit)": pm(column("T_nll", name, **ts), digits=2),
+                      "T (ECE grid)": pm(column("T_ece", name, **ts), digits=2),
+                      f"LS ECE (alpha={alpha:g})": pm(column("ece", name, **ls), digits=3),
+                      "baseline acc. (%)": pm(column("accuracy", name, **base), digits=2),
+                      "LS acc. (%)": pm(column("accuracy", name, **ls), digits=2)})
+        numbers[name] = {"baseline": column("ece", name, **base), "temperature": column("ece", name, **ts),
+                         "T": column("T_nll", name, **ts), "ls": column("ece", name, **ls)}
+    return table, numbers
+
+
+@dataclass(frozen=True)
+class Table3Summary:
+    """Table 3's means over seeds per model (``baseline``, ``ts`` and ``ls`` ECE, fitted ``T``) and
+    the models that bear out each part of the paper's sec. 3 argument."""
+
+    means: dict
+
+    @property
+    def over_confident(self) -> list:
+        """The fitted T is above 1: the hard-target model needs softening."""
+        return [m for m, s in self.means.items() if s["T"] > 1]
+
+    @property
+    def ts_helps(self) -> list:
+        return [m for m, s in self.means.items() if s["ts"] < s["baseline"]]
+
+    @property
+    def ls_helps(self) -> list:
+        return [m for m, s in self.means.items() if s["ls"] < s["baseline"]]
+
+    @property
+    def ls_close(self) -> list:
+        """Label smoothing's ECE within a factor of two (plus 0.01) of temperature scaling's."""
+        return [m for m, s in self.means.items() if s["ls"] <= 2 * s["ts"] + 0.01]
+
+
+def summarise_table3(numbers: dict) -> Table3Summary:
+    """:class:`Table3Summary` of :func:`table3`'s numbers."""
+    means = {}
+    for name, n in numbers.items():
+        b, t, l = (mean_and_spread(n[k])[0] for k in ("baseline", "temperature", "ls"))
+        means[name] = {"baseline": b, "ts": t, "ls": l, "T": mean_and_spread(n["T"])[0]}
+    return Table3Summary(means)

@@ -288,6 +288,14 @@ def batch(split: Split, idx, augment: str, train: bool, generator: torch.Generat
     return x[..., :length], y[:, :length - 1]
 
 
+def sizes(pairs: dict, ds: Dataset) -> dict:
+    """Per split: the corpus's pairs, the pairs a config uses, and their target tokens (padding not counted)."""
+    used = dict(zip(SPLITS, (ds.train, ds.val, ds.test)))
+    return {"pairs": {s: len(p) for s, p in pairs.items()},
+            "used": {s: len(u) for s, u in used.items() if u is not None},
+            "target tokens": {s: int((u.y != IGNORE_INDEX).sum()) for s, u in used.items() if u is not None}}
+
+
 def describe(name: str, root=None) -> str:
     """Sizes of a translation corpus, for ``python -m lsnb.text en_de``."""
     ds = load_translation(name, root, n_val=10 ** 9)

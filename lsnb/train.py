@@ -286,8 +286,3 @@ def _snapshot(run_path: Path, model: nn.Module, step: int, steps_per_epoch: int,
     save_checkpoint(run_path / "snapshots" / f"step_{step:07d}.pt", {
         "model": model.state_dict(), "step": step, "epoch": step / steps_per_epoch,
         "in_shape": list(ds.shape), "num_classes": ds.num_classes})
-
-
-def train_many(configs, **kwargs) -> list:
-    """Train (or load) each config in turn; one progress line per run."""
-    return [train(c, **kwargs) for c in configs]

@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from torchmetrics.functional.classification import multiclass_calibration_error
 
 from lsnb import metrics, temperature
+from lsnb.book import pm
 
 
 def logits_with_confidence(conf: torch.Tensor, k: int = 4) -> torch.Tensor:
@@ -100,3 +101,101 @@ def test_fit_recovers_a_known_temperature(true_t):
     assert fitted == pytest.approx(true_t, rel=0.05)
     grid_t = temperature.ece_grid_temperature(base * true_t, labels)
     assert grid_t == pytest.approx(true_t, rel=0.15)
+
+
+def test_calibration_summary_is_every_number_of_sec_3_at_one_temperature():
+    logits, labels = random_case(3)
+    at_2 = temperature.calibration_summary(logits, labels, n_bins=10, temperature=2.0)
+    assert list(at_2) == ["accuracy", "ece", "adaptive_ece", "classwise_ece", "nll"]
+    assert at_2["ece"] == pytest.approx(metrics.ece(logits / 2, labels, 10))
+    assert at_2["adaptive_ece"] == pytest.approx(metrics.adaptive_ece(logits / 2, labels, 10))
+    assert at_2["classwise_ece"] == pytest.approx(metrics.classwise_ece(logits / 2, labels, 10))
+    assert at_2["nll"] == pytest.approx(metrics.nll(logits / 2, labels))
+    at_1 = temperature.calibration_summary(logits, labels, n_bins=10)
+    assert at_1["accuracy"] == at_2["accuracy"] == pytest.approx(100 * metrics.accuracy(logits, labels))
+    assert at_1["ece"] != pytest.approx(at_2["ece"])
+
+
+# ----------------------------------------------------------------------------- chapter 3's tables
+
+def over_confident(seed, factor, n=4000, k=10):
+    """Logits ``factor`` times sharper than the labels they are calibrated for (T = factor repairs them)."""
+    g = torch.Generator().manual_seed(seed)
+    base = torch.randn(n, k, generator=g, dtype=torch.float64) * 1.5
+    labels = torch.multinomial(F.softmax(base, 1), 1, generator=g).squeeze(1)
+    return base * factor, labels
+
+
+@pytest.fixture
+def image_runs(monkeypatch):
+    """Two networks, hard targets (3x over-confident) and alpha = 0.1 (calibrated), seeds 0 and 1; each
+    run's logits come from the stand-in for the run store's split_logits."""
+    from types import SimpleNamespace
+    runs = {name: [SimpleNamespace(config=SimpleNamespace(alpha=a, seed=s, dataset=f"{name.lower()}-data"),
+                                   factor=3.0 if a == 0 else 1.0, id=i * 10 + j)
+                   for j, (a, s) in enumerate((a, s) for a in (0.0, 0.1) for s in (0, 1))]
+            for i, name in enumerate(("Net", "Other"))}
+    monkeypatch.setattr(temperature, "split_logits",
+                        lambda run, split: over_confident(run.id * 3 + ("train", "val", "test").index(split),
+                                                          run.factor))
+    return runs
+
+
+def test_scaling_rows_fit_on_validation_and_repair_the_test_set(image_runs):
+    rows = temperature.scaling_rows(image_runs, n_bins=15)
+    assert len(rows) == 2 * 8 and [r["method"] for r in rows[:2]] == ["none", "temperature"]
+    for none, scaled in zip(rows[::2], rows[1::2]):
+        assert none["T_nll"] == scaled["T_nll"] and none["accuracy"] == scaled["accuracy"]
+        if none["alpha"] == 0:   # 3x over-confident: T ~ 3 fixes it
+            assert none["T_nll"] == pytest.approx(3.0, rel=0.1) and none["T_ece"] == pytest.approx(3.0, rel=0.2)
+            assert scaled["ece"] < none["ece"] / 3 and scaled["nll"] < none["nll"]
+        else:
+            assert none["T_nll"] == pytest.approx(1.0, rel=0.1)
+
+
+def test_table3_and_its_summary(image_runs):
+    rows = temperature.scaling_rows(image_runs, n_bins=15)
+    table, numbers = temperature.table3(rows, image_runs, 0.1)
+    assert [t["model"] for t in table] == ["Net", "Other"] and table[0]["dataset"] == "net-data"
+    per_seed = lambda **w: [r for r in rows if r["model"] == "Net" and all(r[k] == v for k, v in w.items())]
+    assert numbers["Net"] == {"baseline": [r["ece"] for r in per_seed(alpha=0.0, method="none")],
+                              "temperature": [r["ece"] for r in per_seed(alpha=0.0, method="temperature")],
+                              "T": [r["T_nll"] for r in per_seed(alpha=0.0, method="temperature")],
+                              "ls": [r["ece"] for r in per_seed(alpha=0.1, method="none")]}
+    assert table[0]["LS ECE (alpha=0.1)"] == pm(numbers["Net"]["ls"], digits=3)
+    assert table[0]["T (NLL fit)"] == pm(numbers["Net"]["T"], digits=2)
+    summary = temperature.summarise_table3(numbers)
+    assert summary.means["Net"]["T"] == pytest.approx(sum(numbers["Net"]["T"]) / 2)
+    assert summary.over_confident == summary.ts_helps == summary.ls_helps == summary.ls_close == ["Net", "Other"]
+
+
+def test_table3_summary_verdicts():
+    s = temperature.Table3Summary({"a": {"baseline": 0.10, "ts": 0.02, "ls": 0.05, "T": 1.5},
+                                   "b": {"baseline": 0.03, "ts": 0.04, "ls": 0.02, "T": 0.9},
+                                   "c": {"baseline": 0.05, "ts": 0.01, "ls": 0.08, "T": 1.1}})
+    assert s.over_confident == ["a", "c"] and s.ts_helps == ["a", "c"] and s.ls_helps == ["a", "b"]
+    assert s.ls_close == ["a", "b"]   # 0.05 <= 2 * 0.02 + 0.01; 0.08 > 0.03
+
+
+def test_reliability_panels_use_the_fitted_temperature_of_the_hard_run(image_runs):
+    rows = temperature.scaling_rows(image_runs, n_bins=15)
+    panels = temperature.reliability_panels(image_runs, rows, 0.1, seed=1, n_bins=15)
+    t = next(r["T_nll"] for r in rows if r["model"] == "Other" and r["alpha"] == 0 and r["seed"] == 1)
+    assert list(panels) == ["Net (net-data)", "Other (other-data)"]
+    assert list(panels["Other (other-data)"]) == ["hard targets", f"hard, T = {t:.2f}", "LS, alpha = 0.1"]
+    hard = panels["Other (other-data)"]["hard targets"]
+    scaled = panels["Other (other-data)"][f"hard, T = {t:.2f}"]
+    assert hard["count"].sum() == scaled["count"].sum() == 4000
+    assert (hard["confidence"] - hard["accuracy"]).nansum() > (scaled["confidence"] - scaled["accuracy"]).nansum()
+
+
+def test_alpha_and_temperature_sweeps(image_runs):
+    alpha_rows = temperature.alpha_sweep(image_runs, n_bins=15)
+    assert [(r["model"], r["alpha"]) for r in alpha_rows[:4]] == [("Net", 0.0), ("Net", 0.0), ("Net", 0.1), ("Net", 0.1)]
+    t_rows = temperature.temperature_sweep(image_runs, (0.0, 0.1), 1, [1.0, 3.0], n_bins=15)
+    assert [(r["model"], r["training"], r["T"]) for r in t_rows[:4]] == [
+        ("Net", "hard", 1.0), ("Net", "hard", 3.0), ("Net", "LS 0.1", 1.0), ("Net", "LS 0.1", 3.0)]
+    hard_at_1, hard_at_3 = t_rows[0], t_rows[1]
+    assert hard_at_3["ece"] < hard_at_1["ece"] and hard_at_3["accuracy"] == hard_at_1["accuracy"]
+    logits, labels = over_confident(1 * 3 + 2, 3.0)          # Net's hard run of seed 1 (id 1), test split
+    assert hard_at_3["ece"] == pytest.approx(metrics.ece(logits, labels, 15, 3.0))

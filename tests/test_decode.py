@@ -4,7 +4,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from lsnb import data, decode, models, runs, transformer
+from lsnb import data, decode, metrics, models, runs, transformer, translation
 from lsnb.losses import label_smoothing_loss
 from lsnb.text import BOS, EOS, PAD
 
@@ -227,3 +227,89 @@ def test_token_logits_ignore_padding(random_model, test_split):
         direct = random_model(test_split.x)[test_split.y != -100]
     torch.testing.assert_close(direct, logits, atol=1e-5, rtol=0)
 
+
+
+# ----------------------------------------------------------------------------- chapter 3b's measurements
+
+def translation_runs(trained_model, random_model, seeds=(0, 1)):
+    """{alpha: runs}: the reversal-trained model stands in for every hard-target run, the random one for LS."""
+    return {a: [SimpleNamespace(config=SimpleNamespace(alpha=a, seed=s, dataset="en_de"), model=m) for s in seeds]
+            for a, m in ((0.0, trained_model), (0.1, random_model))}
+
+
+def test_token_calibration_rows_and_figure3(trained, random_model, test_split, monkeypatch):
+    val = reversal_split(40, seed=9)
+    monkeypatch.setattr(runs, "load_data", lambda config: SimpleNamespace(val=val, test=test_split))
+    rows, reliability = translation.token_calibration(translation_runs(trained, random_model), [0.8, 1.0], seed=1,
+                                                 n_bins=10)
+    for a in (0.0, 0.1):
+        for s in (0, 1):
+            mine = [r for r in rows if r["alpha"] == a and r["seed"] == s]
+            fitted = [r for r in mine if r["fitted"]]
+            assert len(fitted) == 1 and [r["T"] for r in mine] == sorted({0.8, 1.0, fitted[0]["T"]})
+    model = trained
+    logits, labels = runs.token_logits(model, test_split)
+    at_08 = next(r for r in rows if r["alpha"] == 0.0 and r["T"] == 0.8)
+    assert at_08["ece"] == pytest.approx(metrics.ece(logits, labels, 10, 0.8))
+    assert at_08["nll"] == pytest.approx(metrics.nll(logits / 0.8, labels), rel=1e-5)
+    assert at_08["accuracy"] == pytest.approx(100 * metrics.accuracy(logits, labels))
+    t_fit = next(r["T"] for r in rows if r["alpha"] == 0.0 and r["seed"] == 1 and r["fitted"])
+    assert list(reliability) == ["hard targets", f"hard, T = {t_fit:.2f}", "LS, alpha = 0.1"]
+    assert reliability["hard targets"]["count"].sum() == len(labels)
+
+
+def test_bleu_rows_decode_the_first_seed_at_every_temperature(monkeypatch):
+    refs = ["a b c d", "e f g h"]
+    monkeypatch.setattr(translation, "references", lambda config, split: refs)
+    hyps = {1.0: ["a b c d", "e f g x"], 2.0: ["a b x d", "x f g h"]}
+    monkeypatch.setattr(translation, "run_translations",
+                        lambda run, split, temperature, beam, length_penalty: hyps[temperature])
+    trained = {a: [SimpleNamespace(config=SimpleNamespace(alpha=a, seed=s)) for s in (3, 4)] for a in (0.0, 0.1)}
+    rows = translation.bleu_rows(trained, [1.0, 2.0], seed=3, n_bootstrap=20)
+    assert [(r["alpha"], r["seed"], r["T"]) for r in rows] == [
+        (0.0, 3, 1.0), (0.0, 3, 2.0), (0.0, 4, 1.0), (0.1, 3, 1.0), (0.1, 3, 2.0), (0.1, 4, 1.0)]
+    assert rows[1]["bleu"] == pytest.approx(decode.bleu(hyps[2.0], refs))
+    assert rows[0]["bleu_bootstrap_sd"] == pytest.approx(decode.bleu_bootstrap(hyps[1.0], refs, n=20)[1])
+
+
+def test_example_translations_are_columns_per_alpha(monkeypatch):
+    pairs = [(f"en {i}", f"de {i}") for i in range(10)]
+    monkeypatch.setattr(translation.text, "corpus", lambda dataset: {"test": pairs})
+    monkeypatch.setattr(translation, "references", lambda config, split: [de for _, de in pairs])
+    monkeypatch.setattr(translation, "run_translations",
+                        lambda run, split, beam, length_penalty: [f"{run.config.alpha} {i}" for i in range(10)])
+    trained = {a: [SimpleNamespace(config=SimpleNamespace(alpha=a, seed=0, dataset="en_de"))] for a in (0.0, 0.2)}
+    columns = translation.example_translations(trained, 3)
+    assert columns == {"English": ["en 0", "en 1", "en 2"], "reference": ["de 0", "de 1", "de 2"],
+                       "hard targets": ["0.0 0", "0.0 1", "0.0 2"], "LS 0.2": ["0.2 0", "0.2 1", "0.2 2"]}
+
+
+def figure4_inputs():
+    """Token rows and BLEU rows of two seeds; on seed 0, the hard model's BLEU peaks at T = 1.2,
+    its ECE is lowest at T = 1.2 and its NLL at T = 0.8."""
+    import pandas as pd
+    tokens, bleu = [], []
+    for a, seeds in ((0.0, (0, 1)), (0.1, (0, 1))):
+        for s in seeds:
+            for T, ece, nll in ((0.8, 0.05, 1.0), (1.0, 0.04, 1.1), (1.2, 0.01, 1.3), (1.13, 0.02, 1.05)):
+                tokens.append({"alpha": a, "seed": s, "T": T, "fitted": T == 1.13, "accuracy": 40.0 + s,
+                               "ece": ece + a, "nll": nll + a})
+            for T, b in (((0.8, 10.0), (1.0, 11.0 + s), (1.2, 12.0)) if s == 0 else ((1.0, 11.0 + s),)):
+                bleu.append({"alpha": a, "seed": s, "T": T, "bleu": b + 10 * a, "bleu_bootstrap_sd": 0.5})
+    return pd.DataFrame(tokens), pd.DataFrame(bleu)
+
+
+def test_figure4_table_and_translation_summary():
+    tokens, bleu = figure4_inputs()
+    fig4 = translation.figure4_table(tokens, bleu, 0, [0.8, 1.0, 1.2])
+    assert len(fig4) == 6 and set(fig4["T"]) == {0.8, 1.0, 1.2}                 # the fitted T = 1.13 left out
+    assert list(fig4["training"].unique()) == ["hard targets", "LS 0.1"]
+    s = translation.translation_summary(tokens, bleu, fig4, 0.1)
+    assert s.bleu_hard == [11.0, 12.0] and s.bleu_ls == [12.0, 13.0] and s.boot_sd == 0.5
+    assert s.ece_hard == [0.04, 0.04] and s.nll_ls == pytest.approx([1.2, 1.2])
+    assert (s.t_best_bleu, s.t_min_ece, s.t_min_nll) == (1.2, 1.2, 0.8)
+    assert (s.best_hard_bleu, s.ls_first_bleu, s.best_bleu, s.accuracy) == (12.0, 12.0, 13.0, 40.5)
+    assert s.ece_verdict == "agrees"                                              # ECE minimum at the best-BLEU T
+    gain, noise = s.bleu_gain
+    assert gain == pytest.approx(1.0) and noise == pytest.approx(2 * (0.5 / 2 + 0.5 / 2) ** 0.5)
+    assert s.ts_gap[0] == pytest.approx(0.0) and s.nll_loss[0] == pytest.approx(0.1)

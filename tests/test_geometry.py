@@ -1,11 +1,12 @@
 """The penultimate-layer projection and the geometry numbers, on synthetic cases with known answers."""
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
 from torch import nn
 
-from lsnb import geometry
+from lsnb import data, geometry
 
 
 def head_with(templates: torch.Tensor) -> nn.Linear:
@@ -92,3 +93,94 @@ def test_geometry_numbers_shrink_with_tighter_clusters():
     tight = geometry.geometry_numbers(centres + 0.1 * torch.randn(150, 5, generator=g), labels, head, (0, 1, 2))
     assert tight["nc1"] < wide["nc1"] / 10
     assert set(tight) == {"nc1", "wrong_template_spread", "projection_scale"}
+
+
+# ----------------------------------------------------------------------------- the networks' side
+
+FASHION = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+
+
+def fake_dataset(name="fashion_mnist", classes=FASHION, n=60, dim=6, seed=0):
+    """A dataset whose "images" are already the penultimate activations (see ``features_are_inputs``)."""
+    g = torch.Generator().manual_seed(seed)
+    split = lambda: data.Split(torch.randn(n, dim, generator=g), torch.arange(n) % len(classes))
+    return data.Dataset(name, split(), split(), split(), classes)
+
+
+@pytest.fixture
+def features_are_inputs(monkeypatch):
+    """geometry's predict returns each example's input as its activations; load_data a fixed fake dataset."""
+    ds = fake_dataset()
+    monkeypatch.setattr(geometry, "predict", lambda model, split, augment, with_features: (None, split.x.clone()))
+    monkeypatch.setattr(geometry, "load_data", lambda config: ds)
+    return ds
+
+
+def network_runs(alphas=(0.0, 0.1), seeds=(0, 1), dim=6, seed=0):
+    torch.manual_seed(seed)
+    return [SimpleNamespace(config=SimpleNamespace(alpha=a, seed=s, augment="none"),
+                            model=SimpleNamespace(head=nn.Linear(dim, len(FASHION))))
+            for a in alphas for s in seeds]
+
+
+def test_class_triples_are_the_papers_or_the_first_three():
+    ds = fake_dataset()
+    assert geometry.class_triples(ds) == [(0, 1, 8)]                        # T-shirt/top, Trouser, Bag
+    assert geometry.class_triples(ds, with_similar=True) == [(0, 1, 8), (6, 0, 7)]  # Shirt, T-shirt/top, Sneaker
+    digits = fake_dataset("mnist", tuple(str(d) for d in range(10)))
+    assert geometry.class_triples(digits, with_similar=True) == [(0, 1, 2)]
+
+
+def test_penultimate_takes_the_first_n_examples(features_are_inputs):
+    split = features_are_inputs.train
+    features, labels = geometry.penultimate(network_runs()[0], split, n=7)
+    torch.testing.assert_close(features, split.x[:7])
+    assert labels.tolist() == split.y[:7].tolist()
+    assert len(geometry.penultimate(network_runs()[0], split, n=10_000)[1]) == len(split)
+
+
+def test_figure1_rows_project_the_seed_runs_per_alpha_and_split(features_are_inputs):
+    runs = {"A": network_runs(seed=1), "B": network_runs(seed=2)}
+    rows = geometry.figure1_rows(runs, (0.0, 0.1), seed=1, n=40)
+    assert [r.title for r in rows] == ["A\nfashion_mnist", "B\nfashion_mnist", "B\nfashion_mnist"]
+    assert [r.class_names for r in rows] == [("T-shirt/top", "Trouser", "Bag")] * 2 + [("Shirt", "T-shirt/top", "Sneaker")]
+    assert rows[0].titles == ("train, alpha=0", "validation, alpha=0", "train, alpha=0.1", "validation, alpha=0.1")
+    ds = features_are_inputs
+    seed1_ls = next(r for r in runs["A"] if r.config.alpha == 0.1 and r.config.seed == 1)
+    want = geometry.project_classes(ds.val.x[:40], ds.val.y[:40], seed1_ls.model.head, (0, 1, 8))
+    torch.testing.assert_close(rows[0].panels[3].points, want.points)
+    torch.testing.assert_close(rows[0].panels[3].templates, want.templates)
+
+
+def test_geometry_rows_measure_every_run_on_train_and_validation(features_are_inputs):
+    runs = {"A": network_runs(alphas=(0.0, 0.05, 0.1), seeds=(0,))}
+    rows = geometry.geometry_rows(runs, n=50)
+    assert [(r["model"], r["alpha"], r["split"]) for r in rows] == [
+        ("A", a, s) for a in (0.0, 0.05, 0.1) for s in ("train", "validation")]
+    ds, run = features_are_inputs, runs["A"][1]
+    assert rows[3] == {"model": "A", "alpha": 0.05, "split": "validation",
+                       **geometry.geometry_numbers(ds.val.x[:50], ds.val.y[:50], run.model.head, (0, 1, 8))}
+
+
+def test_alpha_ratios_divide_the_value_at_alpha_by_the_value_without():
+    rows = [{"model": m, "alpha": a, "split": s, "nc1": v, "wrong_template_spread": 2 * v, "projection_scale": 1.0}
+            for m, base in (("A", 1.0), ("B", 4.0)) for a, v in ((0.0, base), (0.1, base / 2), (0.2, base * 3))
+            for s in ("train", "validation")]
+    rows = [dict(r, nc1=r["nc1"] + (10 if r["split"] == "train" else 0)) for r in rows]
+    ratios = geometry.alpha_ratios(rows, 0.1)
+    assert list(ratios) == ["nc1", "wrong_template_spread", "projection_scale"]
+    assert ratios["nc1"] == {"A": pytest.approx(0.5), "B": pytest.approx(0.5)}
+    assert ratios["projection_scale"] == {"A": 1.0, "B": 1.0}
+    assert geometry.alpha_ratios(rows, 0.2)["wrong_template_spread"] == {"A": pytest.approx(3.0), "B": pytest.approx(3.0)}
+    assert geometry.alpha_ratios(rows, 0.1, split="train")["nc1"]["A"] == pytest.approx(10.5 / 11)
+
+
+def test_projection_figure_draws_a_row_per_network_and_triple(features_are_inputs):
+    import matplotlib
+    matplotlib.use("Agg")
+    from lsnb import plots
+    rows = geometry.figure1_rows({"A": network_runs(), "B": network_runs(seed=3)}, (0.0, 0.1), seed=0, n=30)
+    fig = plots.projection_figure(rows)
+    assert len(fig.axes) == 4 * len(rows) == 12
+    assert fig.axes[0].get_ylabel() == "A\nfashion_mnist" and fig.axes[1].get_title() == "validation, alpha=0"
+    plots.plt.close(fig)

@@ -49,6 +49,21 @@ def test_no_training_loop_or_model_in_a_notebook(chapter):
         assert forbidden not in code, f"{chapter} defines {forbidden!r}: put it in lsnb"
 
 
+MAX_CELL_LINES = 15
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_a_chapter_defines_no_function_and_keeps_its_cells_short(chapter):
+    """A chapter is prose and calls of lsnb: a helper it needs belongs in lsnb (with a docstring and a test),
+    and a code cell is at most MAX_CELL_LINES lines of source (its MyST metadata, like `:tags:`, not counted)."""
+    cells = [c for c in jupytext.read(ROOT / "notebooks" / f"{chapter}.md").cells if c.cell_type == "code"]
+    defs = [line.strip() for c in cells for line in c.source.splitlines() if re.match(r"\s*(async\s+)?def\s", line)]
+    assert not defs, f"{chapter} defines {defs}: move them to the lsnb module whose job they are"
+    long = {c.source.splitlines()[0]: len(c.source.splitlines()) for c in cells
+            if len(c.source.splitlines()) > MAX_CELL_LINES}
+    assert not long, f"{chapter}: code cells longer than {MAX_CELL_LINES} lines (first line: length): {long}"
+
+
 def test_every_chapter_is_in_the_toc_and_has_a_golden_notebook():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     files = [c["file"] for part in toc["parts"] for c in part["chapters"]]

@@ -56,16 +56,22 @@ def test_two_processes_on_one_run_train_it_once(tmp_path):
     (without the lock, B trained it too and the lagging one overwrote the other's finished checkpoint)."""
     cfg = tiny_config()
     a = child("hold", tmp_path, cfg)
-    deadline = time.monotonic() + 120
-    while not (tmp_path / "holding").exists():
-        assert a.poll() is None and time.monotonic() < deadline, a.stderr.read()[-2000:]
-        time.sleep(0.05)
-    b = child("fast", tmp_path, cfg)
-    line = b.stderr.readline()  # B's first word: it found the run locked
-    assert "is being trained by another process; waiting" in line, line + b.stderr.read()[-2000:]
-    assert b.poll() is None
-    (tmp_path / "release").touch()
-    (out_a, err_a), (out_b, err_b) = a.communicate(timeout=300), b.communicate(timeout=300)
+    b = None
+    try:
+        deadline = time.monotonic() + 120
+        while not (tmp_path / "holding").exists():
+            assert a.poll() is None and time.monotonic() < deadline, a.stderr.read()[-2000:]
+            time.sleep(0.05)
+        b = child("fast", tmp_path, cfg)
+        line = b.stderr.readline()  # B's first word: it found the run locked
+        assert "is being trained by another process; waiting" in line, line + b.stderr.read()[-2000:]
+        assert b.poll() is None
+        (tmp_path / "release").touch()
+        (out_a, err_a), (out_b, err_b) = a.communicate(timeout=300), b.communicate(timeout=300)
+    finally:
+        for p in (a, b):
+            if p is not None and p.poll() is None:
+                p.kill()
     assert a.returncode == 0 and b.returncode == 0, (err_a[-2000:], err_b[-2000:])
     assert out_a.split()[0] == "trained" and out_b.split()[0] == "loaded"
     assert out_a.split()[1] == out_b.split()[1], "both return the finished model"

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from lsnb import data, decode, profiles, runs, text, train
+from lsnb import data, decode, profiles, runs, text, train, translation
 from lsnb.text import BOS, EOS, PAD
 
 V = 24
@@ -112,4 +112,4 @@ def test_translations_refuse_a_run_trained_on_another_corpus(copy_task, tmp_path
     assert run.metrics["data_digest"] == "aaaa"
     monkeypatch.setattr(runs, "load_data", with_digest("bbbb"))
     with pytest.raises(ValueError, match="digest aaaa.*digest bbbb.*delete"):
-        decode.run_translations(run, "test", beam=1)
+        translation.run_translations(run, "test", beam=1)

@@ -1,0 +1,136 @@
+"""The runs each chapter trains (lsnb.chapters): which configs, in which grouping, and chapter 3b's parameters.
+
+Training is replaced by a stand-in that returns a run whose test accuracy is read off its
+config, so these tests check the experiment design, not the training loop.
+"""
+from types import SimpleNamespace
+
+import pytest
+
+from lsnb import chapters, grid, profiles, train
+
+
+def fake_run(config, accuracy=None):
+    acc = accuracy if accuracy is not None else 0.5 + config.alpha + config.seed / 100
+    return SimpleNamespace(config=config, metrics={"test_accuracy": acc})
+
+
+@pytest.fixture
+def trained(monkeypatch):
+    """train.train / train.train_many answer fake runs and record every config they are given, in order."""
+    seen = []
+
+    def one(config, runs_dir=None):
+        seen.append(config)
+        return fake_run(config)
+
+    monkeypatch.setattr(train, "train", one)
+    monkeypatch.setattr(grid, "train_many", lambda configs, runs_dir=None: [one(c) for c in configs])
+    return seen
+
+
+def test_table2_runs_train_every_network_with_and_without_ls_and_sweep_the_cheap_ones(trained):
+    setup = chapters.setup("smoke", alpha=0.2, seed=5, n_seeds=3)
+    runs = chapters.table2_runs(setup)
+    assert list(runs.table2) == list(profiles.TABLE2_MODELS) == ["FCN", "AlexNet", "ResNet"]
+    for name, rs in runs.table2.items():
+        assert {(r.config.alpha, r.config.seed) for r in rs} == {(a, s) for a in (0.0, 0.2) for s in (5, 6, 7)}
+        assert {r.config.model for r in rs} == {name.lower()}
+    assert list(runs.sweep) == ["FCN", "AlexNet"]
+    p = profiles.get_profile("smoke")
+    assert runs.sweep_alphas == tuple(sorted(set(p.alphas) | {0.0, 0.2, 0.3}))
+    for rs in runs.sweep.values():
+        assert [r.config.alpha for r in rs] == list(runs.sweep_alphas) and {r.config.seed for r in rs} == {5}
+    # the Table 2 runs are trained before the sweep (the sweep reuses the first seed's from the store)
+    assert trained[0].model == "fcn" and trained[-1].model == "alexnet" and trained[-1].alpha == 0.3
+
+
+def test_table2_runs_take_each_networks_own_dataset_unless_one_is_given(trained):
+    p = profiles.get_profile("paper")
+    own = chapters.table2_runs(chapters.setup("paper", n_seeds=1))
+    assert [own.table2[m][0].config.dataset for m in ("FCN", "AlexNet", "ResNet")] == [
+        p.dataset, p.alexnet_dataset, p.resnet_dataset]
+    given = chapters.table2_runs(chapters.setup("paper", n_seeds=1, dataset="fashion_mnist"), "fashion_mnist")
+    assert {r.config.dataset for rs in [*given.table2.values(), *given.sweep.values()] for r in rs} == {"fashion_mnist"}
+
+
+def test_table2_accuracies_comparison_table_and_first_seed(trained):
+    runs = chapters.table2_runs(chapters.setup("smoke", alpha=0.1, seed=0, n_seeds=2))
+    assert runs.accuracies("FCN") == {0.0: pytest.approx([50.0, 51.0]), 0.1: pytest.approx([60.0, 61.0])}
+    c = runs.comparison("FCN")
+    assert c.difference == pytest.approx(10.0) and c.effect == "beyond"
+    rows = runs.table()
+    assert len(rows) == 6 and rows[1] == {"model": "FCN", "dataset": "fashion_mnist", "alpha": 0.1,
+                                          "test accuracy (%)": "60.50 ± 0.71", "seeds": 2}
+    first = runs.first_seed("ResNet", 0.1)
+    assert (first.config.alpha, first.config.seed, first.config.model) == (0.1, 0, "resnet")
+
+
+def test_translation_setup_defaults_to_the_profiles_corpus_and_grid():
+    setup, grid, configs = chapters.translation_setup("smoke", alpha=0.2, seed=3, n_seeds=2)
+    t = profiles.get_profile("smoke").translation
+    assert setup.dataset == t.dataset and grid == list(t.temperatures)
+    assert list(configs) == [0.0, 0.2]
+    assert [(c.alpha, c.seed, c.model) for c in configs[0.2]] == [(0.2, 3, "transformer"), (0.2, 4, "transformer")]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"temperatures": [0.5, 2.0]}, r"temperatures=\[0.5, 2.0\] must be positive and include 1.0"),
+    ({"temperatures": [-1.0, 1.0]}, "must be positive"),
+    ({"n_bins": 1}, "n_bins=1 is not allowed"),
+    ({"n_bins": True}, "n_bins=True is not allowed"),
+    ({"dataset": "mnist"}, "dataset='mnist' is not a translation corpus"),
+    ({"alpha": 1.0}, "alpha=1.0 is not allowed"),
+])
+def test_translation_setup_refuses_bad_parameters(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        chapters.translation_setup("smoke", **kwargs)
+
+
+def test_check_n_bins():
+    assert chapters.check_n_bins(15) == 15
+    for bad in (0, 1, 2.5, "15", None):
+        with pytest.raises(ValueError, match=r"^n_bins=.* whole number >= 2"):
+            chapters.check_n_bins(bad)
+
+
+def test_hinton_runs_distil_each_teacher_into_its_own_student(trained):
+    ds = chapters.distillation_setup("smoke")
+    runs = chapters.hinton_runs(ds, 0.1, (0, 1))
+    assert list(runs) == ["teacher (dropout)", "teacher (LS 0.1, no dropout)", "student of teacher (dropout)",
+                          "student of teacher (LS 0.1, no dropout)", "student alone (labels)"]
+    for teacher, student in (("teacher (dropout)", "student of teacher (dropout)"),
+                             ("teacher (LS 0.1, no dropout)", "student of teacher (LS 0.1, no dropout)")):
+        for t, s in zip(runs[teacher], runs[student]):
+            assert s.config.teacher == t.config.digest() and s.config.seed == t.config.seed
+            assert s.config.distill_temperature == ds.hinton_temperature
+    assert [r.config.alpha for r in runs["teacher (LS 0.1, no dropout)"]] == [0.1, 0.1]
+    assert all(r.config.teacher is None for r in runs["student alone (labels)"])
+    # the teachers are trained before any student (a student needs its teacher's logits)
+    assert [c.teacher is None for c in trained[:4]] == [True] * 4
+
+
+def test_figure5_runs_are_the_papers_four_curves(trained):
+    ds = chapters.distillation_setup("smoke")
+    teachers, curves = chapters.figure5_runs(ds, seed=7)
+    assert list(teachers) == list(ds.alphas)
+    hard = teachers[0.0].config
+    assert [k for k, _ in curves["(1) teacher, LS alpha"]] == list(ds.alphas)
+    assert [(k, r.config.alpha, r.config.teacher) for k, r in curves["(2) student, LS alpha"]] == [
+        (a, a, None) for a in ds.alphas]
+    assert [(k, r.config.distill_temperature, r.config.teacher) for k, r in curves["(3) student of hard teacher at T"]] \
+        == [(T, T, hard.digest()) for T in ds.temperatures]
+    assert [(k, r.config.distill_temperature, r.config.teacher) for k, r in curves["(4) student of LS teacher, T = 1"]] \
+        == [(a, 1.0, teachers[a].config.digest()) for a in ds.alphas if a > 0]
+    assert {r.config.seed for points in curves.values() for _, r in points} == {7}
+
+
+def test_followup_rows_cover_the_grid_of_teacher_alpha_temperature_and_seed(trained):
+    ds = chapters.distillation_setup("smoke")
+    rows = chapters.followup_rows(ds, (0, 1, 2))
+    seeds = (0, 1, 2)[:ds.followup_seeds]
+    assert [(r["teacher alpha"], r["T"], r["seed"]) for r in rows] == [
+        (a, T, s) for a in ds.followup_alphas for T in ds.followup_temperatures for s in seeds]
+    students = [c for c in trained if c.teacher is not None]
+    assert all(r["student accuracy (%)"] == pytest.approx(100 * (0.5 + r["seed"] / 100)) for r in rows)
+    assert len(students) == len(rows)
