@@ -72,6 +72,7 @@ golden: data
 	    || exit 1; \
 	  rm -rf $$tmp; \
 	done
+	$(PY) -c "from lsnb import text; print(text.digest('en_de'))" > tests/golden/en_de.digest
 
 pair: setup
 	$(PY) -m jupytext --quiet --sync notebooks/[0-9][0-9]*_*.md

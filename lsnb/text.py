@@ -5,8 +5,9 @@ Two corpora, by the names of :data:`lsnb.profiles.TEXT_DATASETS`:
 * ``en_de`` -- built offline from Debian's gettext catalogs and FreeDict English-German
   dictionary by :mod:`lsnb.corpus` (where its sources and their choice are described), and
   shuffled with a fixed seed into 1000 test, 1000 validation and the rest training pairs.
-  The gettext catalogs depend on which packages a machine has installed, so the build
-  records the catalogs it read and a digest of the corpus (``meta.json``).
+  Only the catalogs of the base image are read (:data:`lsnb.corpus.BASE_CATALOGS`), so that
+  installing a package does not change the corpus; a machine that lacks some of them builds
+  another corpus, so the build records the catalogs it read and a digest (``meta.json``).
 
 * ``multi30k`` -- the Multi30k image captions (Elliott et al. 2016) by download, with their own
   train / val / test2016 splits: the classic small EN-DE benchmark, for a GPU.
@@ -31,7 +32,7 @@ from pathlib import Path
 import torch
 
 from .config import TEXT_DATASETS
-from .corpus import FREEDICT, LOCALE_DIR, en_de_pairs, normalize
+from .corpus import BASE_CATALOGS, FREEDICT, LOCALE_DIR, en_de_pairs, normalize
 from .data import Dataset, DataUnavailable, Split, cli, default_root
 from .losses import IGNORE_INDEX
 from .store import atomic_write_bytes, atomic_write_json, read_json
@@ -176,7 +177,8 @@ def _read_tsv(path: Path) -> list:
     return [tuple(line.split("\t")) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-def prepare(name: str, root=None, *, locale_dir: Path = LOCALE_DIR, freedict: Path = FREEDICT) -> Path:
+def prepare(name: str, root=None, *, locale_dir: Path = LOCALE_DIR, freedict: Path = FREEDICT,
+            catalogs=BASE_CATALOGS) -> Path:
     """Build ``<root>/<name>/`` once: the cleaned splits (TSV), the BPE, the token ids, and ``meta.json`` (last).
 
     Pairs whose source or target needs more than :data:`MAX_LEN` tokens are dropped from
@@ -189,7 +191,7 @@ def prepare(name: str, root=None, *, locale_dir: Path = LOCALE_DIR, freedict: Pa
         return d
     start = time.perf_counter()
     if name == "en_de":
-        pairs, catalogs = en_de_pairs(locale_dir, freedict)
+        pairs, catalogs = en_de_pairs(locale_dir, freedict, catalogs)
         splits = split_pairs(pairs, N_HELD_OUT, SPLIT_SEED)
     else:
         splits, catalogs = multi30k_pairs(d / "raw"), []
@@ -286,6 +288,11 @@ def batch(split: Split, idx, augment: str, train: bool, generator: torch.Generat
     used = (x != PAD).any(dim=0).any(dim=0).nonzero()  # PAD in every column beyond the longest sentence
     length = int(used.max()) + 1 if len(used) else 2
     return x[..., :length], y[:, :length - 1]
+
+
+def digest(name: str, root=None) -> str:
+    """The digest of a prepared corpus (built first if needed): equal digests, equal corpora."""
+    return read_json(prepare(name, root) / "meta.json")["digest"]
 
 
 def sizes(pairs: dict, ds: Dataset) -> dict:

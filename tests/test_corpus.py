@@ -126,7 +126,7 @@ def synthetic_sources(tmp_path):
 def test_en_de_pairs_sources_dedup_and_filters(tmp_path):
     locale, fd = synthetic_sources(tmp_path)
     assert len(list(corpus.freedict_entries(fd))) == 4   # two headwords, one entry
-    pairs, catalogs = corpus.en_de_pairs(locale, fd)
+    pairs, catalogs = corpus.en_de_pairs(locale, fd, catalogs=None)
     assert catalogs == ["app"]
     assert pairs == [
         ("Please go to the check-in desk.", "Gehen Sie bitte zum Schalter.", "gettext"),  # first one kept
@@ -154,3 +154,13 @@ def test_real_sources():
     entries = corpus.freedict_entries()
     heads = [corpus.parse_freedict_entry(next(entries))[0] for _ in range(2000)]
     assert sum(h is not None for h in heads) > 1500
+
+
+def test_only_the_named_catalogs_are_read(tmp_path):
+    """A package installed later adds a catalog; the corpus reads the base image's and stays the same."""
+    write_mo(tmp_path / "base.mo", {"Open the file": "Die Datei öffnen"})
+    write_mo(tmp_path / "later.mo", {"Close the window": "Das Fenster schließen"})
+    pairs, names = corpus.gettext_pairs(tmp_path, catalogs=("base",))
+    assert names == ["base"] and [p[0] for p in pairs] == ["Open the file"]
+    assert corpus.gettext_pairs(tmp_path)[1] == ["base", "later"]
+    assert "apt" in corpus.BASE_CATALOGS and len(corpus.BASE_CATALOGS) == 86

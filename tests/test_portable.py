@@ -1,11 +1,12 @@
 """The portable numeric mode of the golden notebooks (lsnb.portable): it wins over the caller's settings."""
+import json
 import os
 import subprocess
 import sys
 
 import pytest
 
-from conftest import GOLDEN_SKIP
+from conftest import GOLDEN_SKIP, ROOT
 from lsnb import portable
 
 PROBE = ("import torch, lsnb.train as t; "
@@ -50,3 +51,15 @@ def test_other_processors_get_a_reason(monkeypatch):
     assert "no AVX2" in portable.unsupported_reason()
     monkeypatch.setattr(portable, "cpu_flags", lambda: {"avx2", "fma", "avx512f"})
     assert portable.unsupported_reason() is None
+
+
+def test_chapter_3b_golden_is_skipped_on_another_corpus(tmp_path, monkeypatch):
+    from conftest import corpus_skip_reason
+    recorded = (ROOT / "tests" / "golden" / "en_de.digest").read_text().strip()
+    monkeypatch.setenv("LSNB_DATA", str(tmp_path))
+    assert "none (run make data)" in corpus_skip_reason()
+    (tmp_path / "en_de").mkdir()
+    (tmp_path / "en_de" / "meta.json").write_text(json.dumps({"digest": "0123456789abcdef"}))
+    assert "0123456789abcdef" in corpus_skip_reason() and recorded in corpus_skip_reason()
+    (tmp_path / "en_de" / "meta.json").write_text(json.dumps({"digest": recorded}))
+    assert corpus_skip_reason() is None

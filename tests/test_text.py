@@ -106,7 +106,7 @@ def test_multi30k_download_failure_names_url_and_folder(tmp_path, monkeypatch):
 def test_en_de_build_from_synthetic_sources(tmp_path, monkeypatch):
     locale, fd = synthetic_sources(tmp_path)
     monkeypatch.setattr(text, "N_HELD_OUT", 1)
-    d = text.prepare("en_de", tmp_path / "root", locale_dir=locale, freedict=fd)
+    d = text.prepare("en_de", tmp_path / "root", locale_dir=locale, freedict=fd, catalogs=None)
     assert sorted(p.name for p in d.iterdir()) == ["bpe8000.json", "meta.json", "test.tsv", "tokens.pt",
                                                    "train.tsv", "valid.tsv"]
     pairs = text.corpus("en_de", tmp_path / "root")
