@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import TEXT_DATASETS, TrainConfig, check_alpha, check_dataset, check_positive_int
+from .config import TrainConfig, check_alpha, check_dataset, check_positive_int
 
 PROFILES = ("smoke", "cpu", "paper")
 
@@ -205,11 +205,8 @@ def transformer_config(profile: str, *, dataset: str | None = None, alpha: float
     profile's :class:`TranslationProfile`.
     """
     t = get_profile(profile).translation
-    dataset = dataset or t.dataset
-    if dataset not in TEXT_DATASETS:
-        raise ValueError(f"dataset={dataset!r} is not a translation corpus: use one of {', '.join(TEXT_DATASETS)}")
     return TrainConfig(
-        model="transformer", dataset=dataset, alpha=check_alpha(alpha),
+        model="transformer", dataset=check_dataset(dataset or t.dataset, "translation"), alpha=check_alpha(alpha),
         seed=seed, epochs=check_positive_int("epochs", epochs or t.epochs),
         batch_size=t.batch_size, optimizer="adam", lr=t.lr,
         schedule="linear", warmup=0.05, grad_clip=1.0, augment="tokens",

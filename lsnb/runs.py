@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import data, models, tasks, text
-from .config import TEXT_DATASETS, TrainConfig
+from . import data, models, tasks
+from .config import TrainConfig
 from .losses import IGNORE_INDEX
 from .store import CorruptCheckpoint, load_checkpoint, logits_path, save_checkpoint
 
@@ -40,15 +40,14 @@ def default_device() -> torch.device:
 
 
 @functools.lru_cache(maxsize=4)
-def _cached_load(dataset, n_val, n_train, n_test):
-    if dataset in TEXT_DATASETS:  # token tensors with the corpus's own fixed splits
-        return text.load_translation(dataset, n_val=n_val, n_train=n_train, n_test=n_test)
-    return data.load(dataset, n_val=n_val, n_train=n_train, n_test=n_test)
+def _cached_load(task, dataset, n_val, n_train, n_test):
+    return tasks.TASKS[task].load(dataset, n_val=n_val, n_train=n_train, n_test=n_test)
 
 
 def load_data(config: TrainConfig) -> data.Dataset:
-    """The dataset a config trains on (cached in memory: chapters train many configs on one dataset)."""
-    return _cached_load(config.dataset, config.n_val, config.n_train, config.n_test)
+    """The dataset a config trains on, loaded by its task (cached in memory: chapters train many configs on one
+    dataset)."""
+    return _cached_load(config.task, config.dataset, config.n_val, config.n_train, config.n_test)
 
 
 @contextlib.contextmanager

@@ -19,20 +19,22 @@ from . import data, text
 
 @dataclass(frozen=True)
 class Task:
-    """``batch_order(split, batch_size, generator)`` -> index tensors of one epoch;
+    """``load(dataset, n_val=, n_train=, n_test=)`` -> the :class:`~lsnb.data.Dataset`;
+    ``batch_order(split, batch_size, generator)`` -> index tensors of one epoch;
     ``batch(split, idx, augment, train, generator, device)`` -> model input and labels;
     ``input_shape(dataset_shape, augment)`` -> the shape the model is built for;
     ``keeps_test_logits``: whether a finished run keeps its test logits (the calibration chapters')."""
 
     name: str
+    load: Callable
     batch_order: Callable
     batch: Callable
     input_shape: Callable
     keeps_test_logits: bool
 
 
-IMAGE = Task("image", data.batch_order, data.batch, data.input_shape, keeps_test_logits=True)
-TRANSLATION = Task("translation", text.batch_order, text.batch, lambda shape, augment: tuple(shape),
+IMAGE = Task("image", data.load, data.batch_order, data.batch, data.input_shape, keeps_test_logits=True)
+TRANSLATION = Task("translation", text.load_translation, text.batch_order, text.batch, lambda shape, augment: tuple(shape),
                    keeps_test_logits=False)
 TASKS = {t.name: t for t in (IMAGE, TRANSLATION)}
 

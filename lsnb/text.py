@@ -1,6 +1,6 @@
 """English->German translation data: an offline corpus, a joint BPE, and padded id tensors.
 
-Two corpora, by the names of :data:`lsnb.profiles.TEXT_DATASETS`:
+Two corpora, by the names of :data:`lsnb.config.TEXT_DATASETS`:
 
 * ``en_de`` -- built offline from Debian's gettext catalogs and FreeDict English-German
   dictionary by :mod:`lsnb.corpus` (where its sources and their choice are described), and

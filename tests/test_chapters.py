@@ -79,7 +79,7 @@ def test_translation_setup_defaults_to_the_profiles_corpus_and_grid():
     ({"temperatures": [-1.0, 1.0]}, "must be positive"),
     ({"n_bins": 1}, "n_bins=1 is not allowed"),
     ({"n_bins": True}, "n_bins=True is not allowed"),
-    ({"dataset": "mnist"}, "dataset='mnist' is not a translation corpus"),
+    ({"dataset": "mnist"}, "dataset='mnist' is an image dataset, but the Transformer translates"),
     ({"alpha": 1.0}, "alpha=1.0 is not allowed"),
 ])
 def test_translation_setup_refuses_bad_parameters(kwargs, message):

@@ -115,7 +115,7 @@ BAD_PARAMETERS = {
 def test_papermill_rejects_bad_parameters_before_any_work(chapter, bad, tmp_path):
     params, ename, message = BAD_PARAMETERS[bad]
     if bad == "dataset" and chapter.startswith("03b"):
-        params, message = (lambda tmp: {"dataset": "mnist"}), "dataset='mnist' is not a translation corpus"
+        params, message = (lambda tmp: {"dataset": "mnist"}), "dataset='mnist' is an image dataset, but the Transformer translates"
     nb = jupytext.read(ROOT / "notebooks" / f"{chapter}.md")
     src = tmp_path / "in.ipynb"
     nbformat.write(nb, src)
