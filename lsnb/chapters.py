@@ -11,7 +11,10 @@ sec. 4 and :func:`hinton_runs`, :func:`figure5_runs` and :func:`followup_rows` t
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+import os
+import platform
+import time
+from dataclasses import dataclass, field
 
 from . import grid, train
 from .book import pm
@@ -36,6 +39,13 @@ class ChapterSetup:
     alpha: float
     seeds: tuple
     epochs: int | None
+    hardware: str = ""
+    started: float = field(default_factory=time.time)
+
+    def meta(self) -> dict:
+        """What the page's banner and the scorecard say about how it was made (wall time so far, s)."""
+        return {"profile": self.profile.name, "hardware": self.hardware, "seeds": len(self.seeds),
+                "epochs": self.epochs, "wall_s": round(time.time() - self.started, 1)}
 
     def describe(self) -> str:
         epochs = "each network's profile schedule" if self.epochs is None else self.epochs
@@ -60,7 +70,33 @@ def setup(profile="cpu", *, dataset=None, alpha=0.1, seed=0, n_seeds=None, epoch
     epochs = check_positive_int("epochs", epochs, allow_none=True)
     writable_dir(runs_dir if runs_dir is not None else default_runs_dir(), "runs_dir", create=False)
     writable_dir(results_dir if results_dir is not None else default_results_dir(), "results_dir", create=False)
-    return ChapterSetup(p, dataset, alpha, tuple(range(seed, seed + n_seeds)), epochs)
+    return ChapterSetup(p, dataset, alpha, tuple(range(seed, seed + n_seeds)), epochs, hardware())
+
+
+def hardware() -> str:
+    """The machine a chapter runs on, in words: the GPU (with CUDA) or the CPU model and its cores,
+    torch's version and the precision (``LSNB_PRECISION``)."""
+    import torch
+
+    from .runs import default_device
+    from .train import training_precision
+    device = default_device()
+    if device.type == "cuda":
+        where = f"GPU {torch.cuda.get_device_name(device)}, CUDA {torch.version.cuda}"
+    else:
+        where = f"CPU {_cpu_model()}, {os.cpu_count()} cores"
+    return f"{where}, torch {torch.__version__.split('+')[0]}, {training_precision(device)}"
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def check_n_bins(n_bins) -> int:

@@ -54,11 +54,15 @@ def default_results_dir() -> Path:
 
 
 def write_chapter_results(chapter: str, title: str, setup_text: str, claims, numbers: dict,
-                          results_dir: Path | str | None = None) -> Path:
-    """Write ``<results_dir>/<chapter>.json`` (atomically) and return its path."""
+                          results_dir: Path | str | None = None, meta: dict | None = None) -> Path:
+    """Write ``<results_dir>/<chapter>.json`` (atomically) and return its path.
+
+    ``meta``: how the chapter was made (:meth:`lsnb.chapters.ChapterSetup.meta`: profile,
+    hardware, seeds, epochs, wall time in seconds).
+    """
     folder = writable_dir(results_dir if results_dir is not None else default_results_dir(), "results_dir")
     path = folder / f"{chapter}.json"
-    atomic_write_json(path, {"chapter": chapter, "title": title, "setup": setup_text,
+    atomic_write_json(path, {"chapter": chapter, "title": title, "setup": setup_text, "meta": meta or {},
                              "claims": [asdict(c) for c in claims], "numbers": numbers})
     return path
 
