@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 BUILD  := book/chapters
+EDITION := book/editions/gpu
 CHAPTERS := $(basename $(notdir $(wildcard notebooks/[0-9][0-9]*_*.md)))
 # The run store is shared by every build and chapter: a finished run is never trained twice.
 export LSNB_RUNS ?= $(CURDIR)/runs
@@ -13,7 +14,8 @@ export PYTHONHASHSEED := 0
 .PHONY: help setup data book test golden pair benchmark clean
 
 help:
-	@echo "make book [PROFILE=smoke|cpu|paper]   execute every chapter and build the HTML book"
+	@echo "make book [PROFILE=smoke|cpu|gpu|paper]   execute every chapter and build the HTML book"
+	@echo "                                     (PROFILE=gpu also writes the GPU edition, book/editions/gpu/)"
 	@echo "make test                             unit tests, golden notebooks (nbval), strict book build"
 	@echo "make golden                           re-execute the golden notebooks on the smoke profile"
 	@echo "make pair                             re-sync notebooks/*.ipynb from their .md sources"
@@ -42,18 +44,21 @@ data: setup
 	$(PY) -m lsnb.data fashion_mnist
 	$(PY) -m lsnb.text en_de
 
+# Each chapter: jupytext, then papermill with the profile into $(BUILD)/ -- one line per chapter here,
+# papermill's whole output in $(BUILD)/logs/<chapter>.log (its tail printed when a chapter fails), and
+# jupyter-book's in $(BUILD)/logs/jupyter-book.log (its warnings printed when the strict build fails).
+# `make book PROFILE=gpu` also keeps the execution as the GPU edition in $(EDITION)/ (commit it); every
+# build renders the committed edition as a part of its own and in the scorecard (lsnb/editions.py).
 book: data
 	@rm -rf $(BUILD) && mkdir -p $(BUILD)/results
-	@for ch in $(CHAPTERS); do \
-	  echo "== $$ch (profile $(PROFILE))"; \
-	  $(PY) -m jupytext --quiet --to ipynb --output $(BUILD)/.$$ch.src.ipynb notebooks/$$ch.md && \
-	  $(VENV)/bin/papermill --log-output --no-progress-bar --cwd $(CURDIR) \
-	    -p profile $(PROFILE) -p results_dir $(BUILD)/results $(BUILD)/.$$ch.src.ipynb $(BUILD)/$$ch.ipynb \
-	    || exit 1; \
-	  rm -f $(BUILD)/.$$ch.src.ipynb; \
-	done
-	$(PY) -m lsnb.results $(BUILD)/results $(BUILD)/scorecard_table.md
-	$(VENV)/bin/jupyter-book build . -W --keep-going -q
+	@$(PY) -m lsnb.editions execute --profile $(PROFILE) --out $(BUILD) --results $(BUILD)/results \
+	  --logs $(BUILD)/logs $(CHAPTERS)
+	@$(if $(filter gpu,$(PROFILE)),$(PY) -m lsnb.editions write $(EDITION) --chapters $(BUILD) --profile $(PROFILE),:)
+	@$(PY) -m lsnb.editions stage $(EDITION) $(BUILD)
+	@$(PY) -m lsnb.results $(BUILD)/results $(BUILD)/scorecard_table.md --edition $(EDITION)
+	@echo "jupyter-book build (strict; its output: $(BUILD)/logs/jupyter-book.log)"
+	@$(VENV)/bin/jupyter-book build . -W --keep-going -q > $(BUILD)/logs/jupyter-book.log 2>&1 || \
+	  { grep -E "WARNING|ERROR" $(BUILD)/logs/jupyter-book.log || tail -40 $(BUILD)/logs/jupyter-book.log; exit 1; }
 	@echo "Book built: $(CURDIR)/_build/html/index.html"
 
 test: data

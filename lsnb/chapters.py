@@ -108,8 +108,6 @@ def check_n_bins(n_bins) -> int:
 
 # ----------------------------------------------------------------------------- chapters 2 and 3: Table 2
 
-SWEEP_MODELS = ("FCN", "AlexNet")  # the cheap networks, swept over alpha
-
 
 @dataclass(frozen=True)
 class Table2Runs:
@@ -117,7 +115,7 @@ class Table2Runs:
 
     ``table2``: ``{model name: runs}`` with ``alphas`` = (0, the chapter's alpha) and every seed,
     for the models of :data:`lsnb.profiles.TABLE2_MODELS`; ``sweep``: ``{model name: runs}``
-    of the cheap :data:`SWEEP_MODELS` over ``sweep_alphas``, first seed only.
+    of the profile's ``sweep_models`` over ``sweep_alphas``, first seed only.
     """
 
     table2: dict
@@ -140,6 +138,19 @@ class Table2Runs:
         acc = self.accuracies(model)
         return SeedComparison(acc[self.alphas[0]], acc[self.alphas[-1]])
 
+    def regime(self) -> list:
+        """How each network was trained, and how far it fitted its training set: one row per network
+        (the hard-target runs' training accuracy over their last epoch, mean ± sd over seeds)."""
+        rows = []
+        for name, rs in self.table2.items():
+            c, hard = rs[0].config, [r for r in rs if r.config.alpha == 0]
+            rows.append({"model": name, "dataset": c.dataset, "training images": c.n_train or "all",
+                         "epochs": c.epochs, "augmentation": c.augment,
+                         "training accuracy, last epoch (%)": pm([100 * r.history[-1]["train_accuracy"] for r in hard],
+                                                                 digits=2),
+                         "runs": len(rs)})
+        return rows
+
     def table(self) -> list:
         """The paper's Table 2: one row per model and alpha, test accuracy as mean ± sd over seeds."""
         rows = []
@@ -161,12 +172,12 @@ def table2_runs(setup: ChapterSetup, dataset: str | None = None, runs_dir=None) 
     """
     profile, alphas = setup.profile.name, (0.0, setup.alpha)
     sweep_alphas = tuple(sorted(set(setup.profile.alphas) | {0.0, setup.alpha, 0.3}))
-    table2 = {model: grid.train_many(configs(builder, profile, dataset=dataset, alphas=alphas, seeds=setup.seeds,
+    table2 = {model: grid.train_many(configs(model, profile, dataset=dataset, alphas=alphas, seeds=setup.seeds,
                                               epochs=setup.epochs), runs_dir=runs_dir)
-              for model, builder in TABLE2_MODELS.items()}
-    sweep = {model: grid.train_many(configs(TABLE2_MODELS[model], profile, dataset=dataset, alphas=sweep_alphas,
+              for model in TABLE2_MODELS}
+    sweep = {model: grid.train_many(configs(model, profile, dataset=dataset, alphas=sweep_alphas,
                                              seeds=setup.seeds[:1], epochs=setup.epochs), runs_dir=runs_dir)
-             for model in SWEEP_MODELS}
+             for model in setup.profile.sweep_models}
     return Table2Runs(table2, sweep, alphas, sweep_alphas, setup.seeds[0])
 
 
@@ -219,6 +230,7 @@ class DistillationSetup:
     mi_examples: int
     mi_samples: int
     mi_classes: tuple
+    mi_sample_counts: tuple
 
 
 HINTON_TEMPERATURE = 20.0        # Hinton et al. (2015) distil the MNIST student at T = 20
@@ -241,7 +253,10 @@ def distillation_setup(profile: str, dataset: str | None = None, epochs: int | N
     p = get_profile(profile)
     d = p.distill
     fcn = functools.partial(fcn_config, profile, dataset=dataset, epochs=epochs or d.hinton_teacher_epochs)
-    hinton_student = functools.partial(student_config, profile, dataset=dataset, epochs=epochs)
+    def hinton_student(**kwargs):  # on the first hinton_student_n_train of the teachers' images (None: all)
+        cfg = student_config(profile, dataset=dataset, epochs=epochs, **kwargs)
+        return cfg.with_(n_train=d.hinton_student_n_train or cfg.n_train)
+
     pair_dataset = d.dataset or dataset or p.dataset
     student_recipe = {"fcn": student_config, "alexnet": alexnet_student}[d.student]
 
@@ -257,7 +272,8 @@ def distillation_setup(profile: str, dataset: str | None = None, epochs: int | N
         teacher=teacher, student=student, alphas=d.alphas, temperatures=d.temperatures,
         hinton_temperature=HINTON_TEMPERATURE, followup_alphas=FOLLOWUP_ALPHAS,
         followup_temperatures=d.followup_temperatures, followup_seeds=d.followup_seeds,
-        mi_examples=d.mi_examples, mi_samples=d.mi_samples, mi_classes=MI_CLASSES)
+        mi_examples=d.mi_examples, mi_samples=d.mi_samples, mi_classes=MI_CLASSES,
+        mi_sample_counts=d.mi_sample_counts)
 
 
 def hinton_runs(ds: DistillationSetup, alpha: float, seeds, runs_dir=None) -> dict:
@@ -278,26 +294,27 @@ def hinton_runs(ds: DistillationSetup, alpha: float, seeds, runs_dir=None) -> di
     return runs
 
 
-def figure5_runs(ds: DistillationSetup, seed: int, runs_dir=None) -> tuple[dict, dict]:
-    """Figure 5's networks (sec. 4), one seed, trained or loaded: ``(teachers, curves)``.
+def figure5_runs(ds: DistillationSetup, seeds, runs_dir=None) -> tuple[dict, dict]:
+    """Figure 5's networks (sec. 4) on every seed, trained or loaded: ``(teachers, curves)``.
 
-    ``teachers``: ``{alpha: run}`` of the teacher trained with label smoothing alpha;
+    ``teachers``: ``{(alpha, seed): run}`` of the teacher trained with label smoothing alpha;
     ``curves``: ``{curve: [(knob, run)]}`` for the paper's four curves -- (1) those
     teachers (knob alpha), (2) the student trained with label smoothing alpha, (3) the
-    student distilled from the hard-target teacher at temperature T (knob T), (4) the
-    student distilled at T = 1 from each label-smoothed teacher (knob: its alpha).
+    student distilled from the hard-target teacher of its seed at temperature T (knob T),
+    (4) the student distilled at T = 1 from each label-smoothed teacher (knob: its alpha).
     """
-    teachers = {a: train.train(ds.teacher(alpha=a, seed=seed), runs_dir=runs_dir) for a in ds.alphas}
-    hard = teachers[0.0].config
-
-    def student(**kwargs):
-        return train.train(ds.student(seed=seed, **kwargs), runs_dir=runs_dir)
-
-    curves = {"(1) teacher, LS alpha": list(teachers.items()),
-              "(2) student, LS alpha": [(a, student(alpha=a)) for a in ds.alphas],
-              "(3) student of hard teacher at T": [(T, student(teacher=hard, temperature=T)) for T in ds.temperatures],
-              "(4) student of LS teacher, T = 1": [(a, student(teacher=t.config, temperature=1.0))
-                                                   for a, t in teachers.items() if a > 0]}
+    keys = [(a, s) for a in ds.alphas for s in seeds]
+    teachers = dict(zip(keys, grid.train_many([ds.teacher(alpha=a, seed=s) for a, s in keys], runs_dir=runs_dir)))
+    plans = {"(2) student, LS alpha": [(a, ds.student(alpha=a, seed=s)) for a in ds.alphas for s in seeds],
+             "(3) student of hard teacher at T": [(T, ds.student(teacher=teachers[(0.0, s)].config, temperature=T,
+                                                                  seed=s)) for T in ds.temperatures for s in seeds],
+             "(4) student of LS teacher, T = 1": [(a, ds.student(teacher=teachers[(a, s)].config, temperature=1.0,
+                                                                  seed=s)) for a in ds.alphas if a > 0 for s in seeds]}
+    trained = grid.train_many([cfg for plan in plans.values() for _, cfg in plan], runs_dir=runs_dir)
+    curves, i = {"(1) teacher, LS alpha": [(a, run) for (a, _), run in teachers.items()]}, 0
+    for name, plan in plans.items():
+        curves[name] = [(knob, run) for (knob, _), run in zip(plan, trained[i:i + len(plan)])]
+        i += len(plan)
     return teachers, curves
 
 
@@ -308,13 +325,10 @@ def followup_rows(ds: DistillationSetup, seeds, runs_dir=None) -> list:
     each distilled into the student at each of ``ds.followup_temperatures``; a row holds
     the teacher's alpha, T, the seed and the student's test accuracy (%).
     """
-    rows = []
-    for a in ds.followup_alphas:
-        teacher_cfgs = [ds.teacher(alpha=a, seed=s) for s in seeds[:ds.followup_seeds]]
-        grid.train_many(teacher_cfgs, runs_dir=runs_dir)
-        for T in ds.followup_temperatures:
-            for t_cfg in teacher_cfgs:
-                run = train.train(ds.student(teacher=t_cfg, temperature=T, seed=t_cfg.seed), runs_dir=runs_dir)
-                rows.append({"teacher alpha": a, "T": T, "seed": t_cfg.seed,
-                             "student accuracy (%)": 100 * run.metrics["test_accuracy"]})
-    return rows
+    plan = [(a, T, ds.teacher(alpha=a, seed=s)) for a in ds.followup_alphas for T in ds.followup_temperatures
+            for s in seeds[:ds.followup_seeds]]
+    grid.train_many(list({t.digest(): t for _, _, t in plan}.values()), runs_dir=runs_dir)
+    students = grid.train_many([ds.student(teacher=t, temperature=T, seed=t.seed) for _, T, t in plan],
+                               runs_dir=runs_dir)
+    return [{"teacher alpha": a, "T": T, "seed": t.seed, "student accuracy (%)": 100 * run.metrics["test_accuracy"]}
+            for (a, T, t), run in zip(plan, students)]

@@ -26,7 +26,7 @@ The last part summarises chapter 4's experiments: the Hinton et al. errors
 (:func:`hinton_summary`), Figure 5's points on the gamma axis (:func:`figure5_rows`,
 :func:`figure5_summary`) and the follow-up of Chandrasegaran et al. (:func:`followup_summary`),
 each difference signed so that > 0 is what the paper (or the follow-up) found, with its
-noise margin (:func:`lsnb.metrics.difference_and_noise`).
+Welch t-interval over seeds (:mod:`lsnb.stats`, the book's one verdict rule).
 """
 from __future__ import annotations
 
@@ -38,8 +38,9 @@ import torch.nn.functional as F
 
 from .config import TrainConfig
 from .losses import label_smoothing_loss, soft_cross_entropy
-from .metrics import difference_and_noise, mean_and_spread
-from .results import verdict
+from .book import pm
+from .metrics import mean_and_spread
+from .stats import Comparison, all_of, compare
 from .runs import split_logits
 from .store import read_json
 
@@ -85,10 +86,16 @@ def teacher_mode(teacher_config, student_config) -> str:
 
 
 def check_teacher(teacher_config, student_config) -> None:
-    """A teacher must have been trained on the student's training set (same data, same split)."""
-    same = ("dataset", "n_train", "n_val")
+    """A teacher must have been trained on every training image of the student: the same data and split,
+    and the student's ``n_train`` images among the teacher's (a dataset's first ``n`` training images are
+    a prefix of its first ``m >= n``, :func:`lsnb.data.load`; None is all of them), so that the student's
+    transfer set is part of what the teacher learnt (Hinton et al. 2015, sec. 3)."""
+    same = ("dataset", "n_val")
     diff = [f"{k}: teacher {getattr(teacher_config, k)!r} vs student {getattr(student_config, k)!r}"
             for k in same if getattr(teacher_config, k) != getattr(student_config, k)]
+    t_n, s_n = teacher_config.n_train, student_config.n_train
+    if t_n is not None and (s_n is None or s_n > t_n):
+        diff.append(f"n_train: teacher {t_n!r} vs student {s_n!r} (the student's images must be among the teacher's)")
     if diff:
         raise ValueError("the teacher was trained on other data than the student's: " + "; ".join(diff))
 
@@ -116,7 +123,8 @@ def error_rows(runs: dict) -> list:
 class HintonSummary:
     """The Hinton et al. experiment (sec. 4): test errors (%) per seed of its five networks, in the
     order of :func:`lsnb.chapters.hinton_runs` -- teacher with dropout, teacher with label smoothing,
-    their students, the student trained alone -- and the differences the paper's claims are about."""
+    their students, the student trained alone -- and the differences the paper's claims are about
+    (:func:`lsnb.stats.compare`, signed so that > 0 is what the paper found)."""
 
     errors: dict
 
@@ -124,25 +132,34 @@ class HintonSummary:
         return list(self.errors.values())[i]
 
     @property
-    def teacher_gain(self) -> tuple[float, float]:
-        """The label-smoothed teacher's lower error (> 0: it is the better teacher), ± two standard errors."""
-        return difference_and_noise(self._errors(0), self._errors(1))
+    def teacher_gain(self) -> Comparison:
+        """The label-smoothed teacher's lower error (> 0: it is the better teacher)."""
+        return compare(self._errors(0), self._errors(1))
 
     @property
-    def student_loss(self) -> tuple[float, float]:
-        """Its student's higher error (> 0: the paper's finding), ± two standard errors."""
-        return difference_and_noise(self._errors(3), self._errors(2))
+    def student_loss(self) -> Comparison:
+        """Its student's higher error (> 0: the paper's finding)."""
+        return compare(self._errors(3), self._errors(2))
 
     @property
-    def teacher_lead(self) -> tuple[float, float]:
+    def teacher_lead(self) -> Comparison:
         """The dropout teacher's lower error than the student trained alone (> 0: it knows more)."""
-        return difference_and_noise(self._errors(4), self._errors(0))
+        return compare(self._errors(4), self._errors(0))
 
-    @property
-    def student_sd(self) -> float:
-        """The seed-to-seed spread of the student trained alone (percentage points): the noise of
-        one point of Figure 5."""
-        return mean_and_spread(self._errors(4))[1]
+
+def hinton_rows(runs: dict) -> list:
+    """The Hinton et al. table: per network its training (images, epochs, dropout, augmentation, teacher
+    temperature) and test error (%) as mean ± sd over seeds."""
+    rows = []
+    for name, rs in runs.items():
+        c = rs[0].config
+        errors = [100 * (1 - r.metrics["test_accuracy"]) for r in rs]
+        rows.append({"network": name, "hidden": "-".join(map(str, c.model_kwargs["hidden"])),
+                     "training images": c.n_train or "all", "epochs": c.epochs,
+                     "dropout": c.model_kwargs.get("dropout", 0.0), "augmentation": c.augment,
+                     "alpha": c.alpha, "distilled at T": c.distill_temperature if c.teacher else "-",
+                     "test error (%)": pm(errors, digits=2), "seeds": len(errors)})
+    return rows
 
 
 def hinton_summary(runs: dict) -> HintonSummary:
@@ -157,104 +174,131 @@ def teacher_gamma(teacher, temperature: float = 1.0) -> float:
 
 
 def figure5_rows(curves: dict, teachers: dict) -> list:
-    """Figure 5's points from :func:`lsnb.chapters.figure5_runs`: curve, knob (alpha or T), gamma, test accuracy (%).
+    """Figure 5's points from :func:`lsnb.chapters.figure5_runs`: curve, knob (alpha or T), seed, gamma,
+    test accuracy (%).
 
     gamma is the knob alpha where the targets are label-smoothed (curves (1) and (2)); for
-    a student distilled at T it is the teacher's :func:`teacher_gamma` at T (curve (3): the
-    hard-target teacher, ``teachers[0.0]``; curve (4): the teacher of that alpha, at T = 1).
+    a student distilled at T it is its teacher's :func:`teacher_gamma` at T (curve (3): the
+    hard-target teacher of the same seed, ``teachers[(0.0, seed)]``; curve (4): the teacher
+    of that alpha, at T = 1).
     """
     rows = []
     for curve, points in curves.items():
         for knob, run in points:
+            seed = run.config.seed
             if curve.startswith("(3)"):
-                gamma = teacher_gamma(teachers[0.0], knob)
+                gamma = teacher_gamma(teachers[(0.0, seed)], knob)
             elif curve.startswith("(4)"):
-                gamma = teacher_gamma(teachers[knob], 1.0)
+                gamma = teacher_gamma(teachers[(knob, seed)], 1.0)
             else:
                 gamma = knob
-            rows.append({"curve": curve, "knob": knob, "gamma": gamma, "accuracy": 100 * run.metrics["test_accuracy"]})
+            rows.append({"curve": curve, "knob": knob, "seed": seed, "gamma": gamma,
+                         "accuracy": 100 * run.metrics["test_accuracy"]})
     return rows
 
 
 def best_point(rows: list, curve: str) -> dict | None:
-    """The most accurate point of the curve whose name starts with ``curve`` (the first one on a
-    tie), or None when there is no such curve."""
+    """The point of the curve whose name starts with ``curve`` with the highest accuracy averaged over
+    seeds (the first one on a tie): ``{"curve", "knob", "gamma", "accuracy"}`` (means) and
+    ``"accuracies"`` (one per seed); None when there is no such curve."""
     points = [r for r in rows if r["curve"].startswith(curve)]
-    return max(points, key=lambda r: r["accuracy"]) if points else None
+    if not points:
+        return None
+    by_knob = {}
+    for r in points:
+        by_knob.setdefault(r["knob"], []).append(r)
+    best = []
+    for knob, rs in by_knob.items():
+        accs = [r["accuracy"] for r in rs]
+        best.append({"curve": rs[0]["curve"], "knob": knob, "gamma": mean_and_spread([r["gamma"] for r in rs])[0],
+                     "accuracy": mean_and_spread(accs)[0], "accuracies": accs})
+    return max(best, key=lambda r: r["accuracy"])
+
+
+def figure5_table(rows: list) -> list:
+    """Figure 5's points as a table: per curve and knob, gamma and test accuracy (%), mean ± sd over seeds."""
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["curve"], r["knob"]), []).append(r)
+    return [{"curve": curve, "knob (alpha or T)": f"{knob:g}", "gamma": pm([r["gamma"] for r in rs], digits=3),
+             "test accuracy (%)": pm([r["accuracy"] for r in rs], digits=2), "seeds": len(rs)}
+            for (curve, knob), rs in groups.items()]
 
 
 @dataclass(frozen=True)
 class Figure5Summary:
-    """The best points of Figure 5's curves (2), (3) and (4) (None: no label-smoothed teacher) and the
-    paper's two claims about them. Each point is one seed: ``spread``, a seed-to-seed standard deviation
-    of the student measured elsewhere (:attr:`HintonSummary.student_sd`), is the noise of each."""
+    """The best points of Figure 5's curves (2), (3) and (4) (None: no label-smoothed teacher), each the
+    knob with the best accuracy averaged over seeds, and the paper's two claims about them
+    (:func:`lsnb.stats.compare` on the per-seed accuracies at those knobs; choosing the best knob of
+    each curve first favours neither side)."""
 
     best2: dict
     best3: dict
     best4: dict | None
-    spread: float
 
     @property
-    def distill_gain(self) -> tuple[float, float]:
+    def distill_gain(self) -> Comparison:
         """Distillation from the hard-target teacher over training the student with label smoothing."""
-        return difference_and_noise([self.best3["accuracy"]], [self.best2["accuracy"]], spread=self.spread)
+        return compare(self.best3["accuracies"], self.best2["accuracies"])
 
     @property
-    def distill_verdict(self) -> str:
-        return verdict(*self.distill_gain)
-
-    @property
-    def ls_teacher_gain(self) -> tuple[float, float] | None:
-        """A label-smoothed teacher's student over the student trained with label smoothing."""
-        if self.best4 is None:
-            return None
-        return difference_and_noise([self.best4["accuracy"]], [self.best2["accuracy"]], spread=self.spread)
-
-    @property
-    def ls_teachers_verdict(self) -> str:
-        """"agrees" when label-smoothed teachers are no better, beyond the noise, than label smoothing."""
-        gain = self.ls_teacher_gain
-        return "agrees" if gain is None or gain[0] <= gain[1] else "differs"
+    def ls_teacher_loss(self) -> Comparison | None:
+        """Training the student with label smoothing over a label-smoothed teacher's student (> 0: the
+        paper's "label-smoothed teachers are no better")."""
+        return None if self.best4 is None else compare(self.best2["accuracies"], self.best4["accuracies"])
 
 
-def figure5_summary(rows: list, spread: float) -> Figure5Summary:
+def figure5_summary(rows: list) -> Figure5Summary:
     """:class:`Figure5Summary` of :func:`figure5_rows`."""
-    return Figure5Summary(best_point(rows, "(2)"), best_point(rows, "(3)"), best_point(rows, "(4)"), spread)
+    return Figure5Summary(best_point(rows, "(2)"), best_point(rows, "(3)"), best_point(rows, "(4)"))
 
 
 @dataclass(frozen=True)
 class FollowupSummary:
-    """Chandrasegaran et al.'s comparison per temperature: ``{T: (gap, noise)}``, the label-smoothed
-    teacher's student minus the hard-target teacher's (percentage points, > 0: the LS teacher's is
-    better) with two standard errors over seeds, in the order of the grid (T = 1 first)."""
+    """Chandrasegaran et al.'s comparison per temperature: ``{T: Comparison}``, the label-smoothed
+    teacher's student minus the hard-target teacher's (percentage points over seeds, > 0: the LS
+    teacher's is better), in the order of the grid (T = 1 first)."""
 
     gaps: dict
 
     @property
     def first(self) -> tuple:
-        """``(T, (gap, noise))`` at the grid's first temperature (T = 1 in the book's grids)."""
+        """``(T, Comparison)`` at the grid's first temperature (T = 1 in the book's grids)."""
         return next(iter(self.gaps.items()))
 
     @property
     def later(self) -> list:
-        """``[(T, (gap, noise))]`` at every later (larger) temperature of the grid."""
+        """``[(T, Comparison)]`` at every later (larger) temperature of the grid."""
         return list(self.gaps.items())[1:]
 
     @property
     def helps_first(self) -> str:
         """The follow-up's finding at the first T, that the LS teacher helps: a verdict."""
-        return verdict(*self.first[1])
-
-    @property
-    def hurts_later(self) -> list:
-        """Its finding at each larger T, that the LS teacher hurts: one verdict per T."""
-        return [verdict(-g, n) for _, (g, n) in self.later]
+        return self.first[1].verdict()
 
     @property
     def later_verdict(self) -> str:
-        """"agrees" when it hurts at every larger T, "differs" when it helps at one, else "within noise"."""
-        hurts = self.hurts_later
-        return "agrees" if set(hurts) == {"agrees"} else "differs" if "differs" in hurts else "within noise"
+        """Its finding at every larger T, that the LS teacher hurts (:func:`lsnb.stats.all_of`)."""
+        return all_of(_negated(c).verdict() for _, c in self.later)
+
+
+def _negated(c: Comparison) -> Comparison:
+    return Comparison(-c.difference, -c.high, -c.low, c.df, c.n_b, c.n_a, c.confidence)
+
+
+def followup_table(rows: list, summary: FollowupSummary) -> list:
+    """The follow-up as a table: per temperature, both students' accuracy (mean ± sd over seeds), the
+    difference with its 95 % interval, and the verdict of the finding at that T (helps at T = 1, hurts above)."""
+    out = []
+    for i, (T, c) in enumerate(summary.gaps.items()):
+        acc = {a: [r["student accuracy (%)"] for r in rows if r["T"] == T and r["teacher alpha"] == a]
+               for a in sorted({r["teacher alpha"] for r in rows})}
+        out.append({"T": f"{T:g}", **{f"student of the alpha = {a:g} teacher (%)": pm(v, digits=2)
+                                      for a, v in acc.items()},
+                    "LS teacher's - hard teacher's (points)": c.text(2),
+                    "finding": "LS teacher helps" if i == 0 else "LS teacher hurts",
+                    "verdict": c.verdict() if i == 0 else _negated(c).verdict()})
+    return out
 
 
 def followup_summary(rows: list, alphas, temperatures) -> FollowupSummary:
@@ -265,5 +309,4 @@ def followup_summary(rows: list, alphas, temperatures) -> FollowupSummary:
     def accuracies(T, a):
         return [r["student accuracy (%)"] for r in rows if r["T"] == T and r["teacher alpha"] == a]
 
-    return FollowupSummary({float(T): difference_and_noise(accuracies(T, ls), accuracies(T, hard))
-                            for T in temperatures})
+    return FollowupSummary({float(T): compare(accuracies(T, ls), accuracies(T, hard)) for T in temperatures})

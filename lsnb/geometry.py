@@ -26,7 +26,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .metrics import mean_and_spread
 from .runs import load_data, predict
+from .stats import compare
 
 
 def with_bias_coordinate(features: torch.Tensor) -> torch.Tensor:
@@ -155,6 +157,14 @@ def class_triples(dataset, with_similar: bool = False) -> list:
     return [tuple(dataset.classes.index(c) for c in t) for t in names]
 
 
+def similar_pair(dataset) -> tuple | None:
+    """Two classes of a dataset that networks confuse (the first two of its :data:`SIMILAR` triple), as
+    indices, or None where it has none (Figure 6's check of how the classes chosen move the estimate)."""
+    if dataset.name not in SIMILAR:
+        return None
+    return tuple(dataset.classes.index(c) for c in SIMILAR[dataset.name][:2])
+
+
 def penultimate(run, split, n: int = N_EXAMPLES) -> tuple[torch.Tensor, torch.Tensor]:
     """Penultimate-layer activations and labels of the first ``n`` examples of an image split
     (the model's test-time view of them)."""
@@ -203,7 +213,7 @@ def geometry_rows(runs: dict, n: int = N_EXAMPLES) -> list:
         for r in rs:
             for split_name, split in (("train", ds.train), ("validation", ds.val)):
                 features, labels = penultimate(r, split, n)
-                rows.append({"model": name, "alpha": r.config.alpha, "split": split_name,
+                rows.append({"model": name, "alpha": r.config.alpha, "seed": r.config.seed, "split": split_name,
                              **geometry_numbers(features, labels, r.model.head, triple)})
     return rows
 
@@ -211,12 +221,22 @@ def geometry_rows(runs: dict, n: int = N_EXAMPLES) -> list:
 GEOMETRY_NUMBERS = ("nc1", "wrong_template_spread", "projection_scale")
 
 
-def alpha_ratios(rows: list, alpha: float, split: str = "validation") -> dict:
-    """How label smoothing changes each geometry number: ``{number: {network: value at alpha / value at 0}}``
-    from :func:`geometry_rows` (below 1: tighter, more equidistant, smaller)."""
-    def value(model, a, number):
-        return next(r[number] for r in rows if r["model"] == model and r["split"] == split and r["alpha"] == a)
+def _values(rows: list, model: str, alpha: float, number: str, split: str) -> list:
+    return [r[number] for r in rows if r["model"] == model and r["split"] == split and r["alpha"] == alpha]
 
+
+def alpha_ratios(rows: list, alpha: float, split: str = "validation") -> dict:
+    """How label smoothing changes each geometry number: ``{number: {network: mean at alpha / mean at 0}}``
+    over seeds from :func:`geometry_rows` (below 1: tighter, more equidistant, smaller)."""
     models = list(dict.fromkeys(r["model"] for r in rows))
-    return {number: {m: value(m, alpha, number) / value(m, 0.0, number) for m in models}
+    return {number: {m: mean_and_spread(_values(rows, m, alpha, number, split))[0]
+                     / mean_and_spread(_values(rows, m, 0.0, number, split))[0] for m in models}
             for number in GEOMETRY_NUMBERS}
+
+
+def alpha_comparisons(rows: list, alpha: float, split: str = "validation") -> dict:
+    """``{number: {network: Comparison}}``: each geometry number without minus with label smoothing
+    ``alpha``, over seeds (> 0: label smoothing lowers it, the paper's Figure 1 reading)."""
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    return {number: {m: compare(_values(rows, m, 0.0, number, split), _values(rows, m, alpha, number, split))
+                     for m in models} for number in GEOMETRY_NUMBERS}

@@ -15,6 +15,12 @@ only hands each unfinished config to an executor -- any object with
 On other machines the run store must be a shared filesystem (``runs_dir``). Students
 are handed out after their teachers have finished (they train on the teachers' logits).
 If a worker dies, call :func:`train_many` again: it picks up where the store stands.
+
+``batched=N`` trains up to N configs that differ only in seed and alpha as one batched
+model (:mod:`lsnb.batched`): one unit of work for the executor instead of N. Such runs
+are not bit-for-bit the configs' normal runs, so the whole grid then lives in the store
+``<runs_dir>/batched`` (configs that cannot be batched, such as students, train alone in
+there too, beside their teachers).
 """
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ from pathlib import Path
 
 import torch
 
+from . import batched as batched_mod
 from . import train as train_mod
 from .config import TrainConfig
 from .runs import Run, default_device
@@ -49,6 +56,16 @@ def train_one(config: dict, runs_dir: str, device: str | None, threads: int | No
     return cfg.digest()
 
 
+def train_batch(configs: list, runs_dir: str, device: str | None, threads: int | None) -> list[str]:
+    """What a worker runs for a unit of several configs: train (or load) them as one batched model
+    (:func:`lsnb.batched.train_group`); returns their digests."""
+    if threads:
+        torch.set_num_threads(threads)
+    cfgs = [TrainConfig.from_dict(c) for c in configs]
+    batched_mod.train_group(cfgs, runs_dir=runs_dir, device=device, progress=False)
+    return [c.digest() for c in cfgs]
+
+
 def waves(configs: list) -> list:
     """The configs in rounds: each round's teachers are finished or trained in an earlier round."""
     digests = {c.digest() for c in configs}
@@ -58,16 +75,20 @@ def waves(configs: list) -> list:
 
 
 def train_many(configs, *, runs_dir: Path | str | None = None, device=None, executor=None,
-               workers: int | None = None, threads: int | None = None, progress: bool | None = None) -> list[Run]:
+               workers: int | None = None, threads: int | None = None, progress: bool | None = None,
+               batched: int = 0) -> list[Run]:
     """Train (or load) every config, several at once, and return their :class:`~lsnb.runs.Run` in order.
 
     ``executor``: see the module docstring; ``workers`` sizes the default local pool
     (None: :func:`default_workers`); ``threads`` sets each worker's torch threads
     (None: the cores shared out among the local workers); ``progress`` as in :func:`lsnb.train.train`
-    for what trains in this process.
+    for what trains in this process; ``batched=N`` (N > 1) trains groups of up to N configs as one
+    batched model into the store ``<runs_dir>/batched`` (:mod:`lsnb.batched`).
     """
     configs = list(configs)
     runs_dir = Path(runs_dir) if runs_dir is not None else default_runs_dir()
+    if batched > 1:
+        runs_dir = batched_mod.store(runs_dir)
     device = torch.device(device) if device is not None else default_device()
     todo = [c for c in dict.fromkeys(configs) if not RunDir(runs_dir, c).is_finished()]
     workers = workers or default_workers(device)
@@ -79,11 +100,18 @@ def train_many(configs, *, runs_dir: Path | str | None = None, device=None, exec
             executor = ProcessPoolExecutor(min(workers, len(todo)), mp_context=multiprocessing.get_context("spawn"))
         try:
             for wave in waves(todo):
-                futures = [executor.submit(train_one, c.to_dict(), str(runs_dir), str(device), threads)
-                           for c in wave]
+                futures = [executor.submit(train_one, u[0].to_dict(), str(runs_dir), str(device), threads)
+                           if len(u) == 1 else
+                           executor.submit(train_batch, [c.to_dict() for c in u], str(runs_dir), str(device), threads)
+                           for u in batched_mod.units(wave, batched)]
                 for f in futures:
                     f.result()
         finally:
             if own:
                 executor.shutdown()
+    elif todo and batched > 1:
+        for wave in waves(todo):
+            for unit in batched_mod.units(wave, batched):
+                if len(unit) > 1:
+                    batched_mod.train_group(unit, runs_dir=runs_dir, device=device, progress=progress)
     return [train_mod.train(c, runs_dir=runs_dir, device=device, progress=progress) for c in configs]

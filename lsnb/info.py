@@ -78,6 +78,7 @@ import torch
 from . import runs
 from .data import prepare_batch
 from .runs import evaluating
+from .store import atomic_write_json, read_json
 
 _CHUNK_ELEMENTS = 1 << 22      # samples x examples per logsumexp block (32 MiB of float64)
 
@@ -257,14 +258,32 @@ def logit_gaps(model: torch.nn.Module, x_uint8: torch.Tensor, augment: str, n_sa
     return out
 
 
+def _cached(run, name: str, compute) -> list:
+    """Rows kept in the run's folder under ``figure6/<name>.json``: a finished run's estimates are computed
+    once, like its logits (a warm rebuild of the book does not redo them)."""
+    path = run.path / "figure6" / f"{name}.json"
+    if path.exists():
+        return read_json(path)
+    rows = compute()
+    atomic_write_json(path, rows)
+    return rows
+
+
 def information_over_training(run, classes, n_examples: int, n_samples: int, seed: int = 0, device=None) -> list:
     """Estimator (a) at every weight snapshot of a finished run (Figure 6): one row per snapshot.
 
     The run must have been trained with ``snapshots > 0`` (:func:`lsnb.runs.snapshots`).
     The same ``n_examples`` training examples and the same augmentation draws (``seed``)
     are used at every snapshot, so the curve shows the network changing, not the sample.
-    The snapshots run on ``device`` (default: the device of ``run.model``).
+    The snapshots run on ``device`` (default: the device of ``run.model``). The rows are
+    kept in the run's folder.
     """
+    a, b = (int(c) for c in classes)
+    return _cached(run, f"over_training_c{a}-{b}_n{n_examples}_l{n_samples}_s{seed}",
+                   lambda: _information_over_training(run, (a, b), n_examples, n_samples, seed, device))
+
+
+def _information_over_training(run, classes, n_examples: int, n_samples: int, seed: int, device) -> list:
     snaps = runs.snapshots(run, device)
     if not snaps:
         raise ValueError(f"run {run.path.name} kept no weight snapshots: train it with snapshots > 0")
@@ -277,3 +296,93 @@ def information_over_training(run, classes, n_examples: int, n_samples: int, see
         est = mutual_information_estimate(gaps)
         rows.append({"step": step, "epoch": epoch, "mi": est.mi, "sigma": est.sigma, "log_n": est.log_n})
     return rows
+
+
+# ----------------------------------------------------------------------------- why the curves stay above log 2
+
+def information_vs_samples(run, classes, n_examples: int, sample_counts, seed: int = 0, device=None) -> list:
+    """Estimator (a) on a finished run's final weights with ``L`` = each of ``sample_counts`` augmentations.
+
+    The gaps are computed once with the largest ``L``; each smaller ``L`` uses the first ``L``
+    columns, so the rows differ only in how many augmentations the estimate sees. One row per
+    ``L``: ``{"L", "mi", "sigma"}``.
+    """
+    counts = sorted({int(c) for c in sample_counts})
+    if counts[0] < 2:
+        raise ValueError(f"sample_counts={list(sample_counts)!r}: every L must be >= 2 (the variance needs two)")
+    a, b = (int(c) for c in classes)
+    return _cached(run, f"by_samples_c{a}-{b}_n{n_examples}_l{'-'.join(map(str, counts))}_s{seed}",
+                   lambda: _information_vs_samples(run, (a, b), n_examples, counts, seed, device))
+
+
+def _information_vs_samples(run, classes, n_examples: int, counts: list, seed: int, device) -> list:
+    model = run.model if device is None else run.model.to(device)
+    split = runs.load_data(run.config).train
+    x = split.x[two_class_subset(split, classes, n_examples, seed)]
+    gaps = logit_gaps(model, x, run.config.augment, counts[-1], classes, torch.Generator().manual_seed(seed))
+    rows = []
+    for count in counts:
+        est = mutual_information_estimate(gaps[:, :count])
+        rows.append({"L": count, "mi": est.mi, "sigma": est.sigma})
+    return rows
+
+
+def log2_control(n_examples: int, sample_counts, separation: float = 8.0, seed: int = 0) -> list:
+    """Estimator (a) where the true answer is exactly ``log 2``: the finite-sample bias alone.
+
+    ``n_examples / 2`` examples of each of two classes whose gaps are drawn from the *same*
+    distribution within a class, ``N(+-separation/2, 1)``: the class is all there is to know,
+    so ``I(X; Y) = log 2`` (up to the classes' overlap, negligible at ``separation`` = 8).
+    Fitting a mean per example from ``L`` draws makes examples look distinguishable that are
+    not; the excess over ``log 2`` shrinks as ``L`` grows. One row per ``L``: ``{"L", "mi"}``.
+    """
+    if n_examples < 2 or n_examples % 2:
+        raise ValueError(f"n_examples={n_examples}: expected an even number >= 2")
+    g = torch.Generator().manual_seed(seed)
+    counts = sorted({int(c) for c in sample_counts})
+    centre = torch.cat([torch.full((n_examples // 2, 1), separation / 2),
+                        torch.full((n_examples // 2, 1), -separation / 2)]).double()
+    y = centre + torch.randn(n_examples, counts[-1], generator=g, dtype=torch.float64)
+    return [{"L": count, "mi": mutual_information(y[:, :count])} for count in counts]
+
+
+def final_estimates(rows: list, labels) -> tuple:
+    """The estimate at the last snapshot of every seed, per label of ``labels`` (rows of :func:`figure6_rows`):
+    one list per label, in seed order."""
+    out = []
+    for label in labels:
+        mine = [r for r in rows if r["training"] == label]
+        last = max(r["epoch"] for r in mine)
+        out.append([r["mi"] for r in sorted(mine, key=lambda r: r["seed"]) if r["epoch"] == last])
+    return tuple(out)
+
+
+def figure6_rows(runs_by_label: dict, classes, n_examples: int, n_samples: int, sample_counts,
+                 similar_classes=None) -> tuple[list, list]:
+    """Figure 6 and its bias check for ``{label: [runs, one per seed]}`` (e.g. the hard-target and the
+    label-smoothed teachers): ``(over_training, by_samples)``.
+
+    ``over_training``: :func:`information_over_training` of every run with ``n_samples``
+    augmentations, one row per snapshot, labelled with ``training`` and ``seed``.
+    ``by_samples``: :func:`information_vs_samples` of every run at each of ``sample_counts``
+    (``source``: the label) and :func:`log2_control` with the same ``N`` (``source``:
+    "control, true I = log 2"), one row per L. The examples are the same ``n_examples``
+    (chosen by the run's seed) for every curve of that seed. ``similar_classes``: a second pair,
+    two classes the networks confuse, measured like ``classes`` at the final weights (``source``:
+    the label and "similar classes").
+    """
+    over, by_l = [], []
+    for label, runs_ in runs_by_label.items():
+        for run in runs_:
+            seed = run.config.seed
+            over += [{"training": label, "seed": seed, **row}
+                     for row in information_over_training(run, classes, n_examples, n_samples, seed)]
+            by_l += [{"source": label, "seed": seed, **row}
+                     for row in information_vs_samples(run, classes, n_examples, sample_counts, seed)]
+            if similar_classes is not None:
+                by_l += [{"source": f"{label}, similar classes", "seed": seed, **row}
+                         for row in information_vs_samples(run, similar_classes, n_examples, sample_counts, seed)]
+    seeds = sorted({run.config.seed for runs_ in runs_by_label.values() for run in runs_})
+    by_l += [{"source": "control, true I = log 2", "seed": s, **row}
+             for s in seeds for row in log2_control(n_examples, sample_counts, seed=s)]
+    return over, by_l

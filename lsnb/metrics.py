@@ -29,28 +29,12 @@ def mean_and_spread(values) -> tuple[float, float]:
     return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
 
 
-def difference_and_noise(a, b, spread: float | None = None) -> tuple[float, float]:
-    """``mean(a) - mean(b)`` and two standard errors of that difference (a rough 95 % margin).
-
-    Each list holds one number per seed. A list with a single value has no spread of its
-    own: ``spread`` (a per-seed standard deviation measured elsewhere, e.g. on repeated
-    seeds of a similar network) stands in for it, and without one the margin is 0.
-    """
-    (ma, sa), (mb, sb) = mean_and_spread(a), mean_and_spread(b)
-    sa = sa if len(a) > 1 else (spread or 0.0)
-    sb = sb if len(b) > 1 else (spread or 0.0)
-    return ma - mb, 2 * math.sqrt(sa ** 2 / len(a) + sb ** 2 / len(b))
-
-
 @dataclass(frozen=True)
 class SeedComparison:
     """A number measured on several seeds without (``hard``) and with label smoothing (``ls``).
 
-    The paper's Table 2 reads "mean ± sd over seeds" for both and calls a difference
-    real when it is large against the seeds' spread. ``difference`` is
-    ``mean(ls) - mean(hard)``; ``noise`` is ``sqrt(sd_hard^2 + sd_ls^2)``, the spread of
-    the difference of one hard and one smoothed run; :attr:`effect` says whether the
-    difference lies ``"within"`` or ``"beyond"`` twice that noise.
+    :attr:`comparison` is ``mean(ls) - mean(hard)`` with its Welch t-interval
+    (:func:`lsnb.stats.compare`, the book's one verdict rule).
     """
 
     hard: tuple
@@ -61,20 +45,9 @@ class SeedComparison:
         object.__setattr__(self, "ls", tuple(float(v) for v in self.ls))
 
     @property
-    def difference(self) -> float:
-        return mean_and_spread(self.ls)[0] - mean_and_spread(self.hard)[0]
-
-    @property
-    def noise(self) -> float:
-        return (mean_and_spread(self.hard)[1] ** 2 + mean_and_spread(self.ls)[1] ** 2) ** 0.5
-
-    def within(self, floor: float = 0.0) -> bool:
-        """``|difference| <= max(floor, 2 noise)``: no effect beyond the seeds' spread (or ``floor``)."""
-        return abs(self.difference) <= max(floor, 2 * self.noise)
-
-    @property
-    def effect(self) -> str:
-        return "within" if self.within() else "beyond"
+    def comparison(self):
+        from .stats import compare
+        return compare(self.ls, self.hard)
 
 
 # ----------------------------------------------------------------------------- calibration (sec. 3)

@@ -103,22 +103,51 @@ def projection_row(axes, projections, titles, class_names, markers=("o", "s", "^
         ax.tick_params(labelsize="x-small")
 
 
+def projection_heading(rows, r: int) -> str:
+    """The heading of row ``r`` of Figure 1: the network, its dataset and the three classes. A network
+    that comes back for a second triple (:func:`lsnb.geometry.figure1_rows` gives the last one two
+    similar classes and a third) says so, so no two rows read alike."""
+    row = rows[r]
+    network = row.title.replace("\n", " on ")
+    again = any(other.title == row.title for other in rows[:r])
+    return f"{network}{', two similar classes and a third' if again else ''}: {', '.join(row.class_names)}"
+
+
 def projection_figure(rows):
     """The paper's Figure 1 from :func:`lsnb.geometry.figure1_rows`: one row per network and class
-    triple, four columns: train / validation without label smoothing, train / validation with it."""
+    triple, four columns: train / validation without label smoothing, train / validation with it.
+
+    Each row is a sub-figure with its own heading (network, dataset, classes) and its legend
+    below it, so the four panels of a row get the whole page width.
+    """
     n = len(rows)
-    fig, axes = plt.subplots(n, 4, figsize=(PAGE_WIDTH, 1.75 * n + 0.3), squeeze=False)
-    for r, row in enumerate(rows):
-        projection_row(axes[r], row.panels, row.titles, row.class_names)
+    panel = PAGE_WIDTH / 4
+    fig = plt.figure(figsize=(PAGE_WIDTH, n * (panel + 0.9)), layout="constrained")
+    subfigs = fig.subfigures(n, 1, squeeze=False)[:, 0]
+    for r, (sub, row) in enumerate(zip(subfigs, rows)):
+        axes = sub.subplots(1, 4)
+        titles = [t.replace("alpha=", "α = ") for t in row.titles]
+        projection_row(axes, row.panels, titles, row.class_names)
         lim = max(max(p.points.abs().max().item(), p.templates.abs().max().item()) for p in row.panels)
         lim *= 1.05
-        for ax in axes[r]:
+        for ax in axes:
             ax.set_xlim(-lim, lim)
             ax.set_ylim(-lim, lim)
-        axes[r, 0].set_ylabel(row.title, fontsize="small")
-        axes[r, -1].legend(fontsize="xx-small", loc="upper left", bbox_to_anchor=(1.02, 1), markerscale=1.5)
-    fig.tight_layout()
+        sub.suptitle(projection_heading(rows, r), x=0.01, ha="left", fontsize="medium", fontweight="bold")
+        sub.legend(handles=projection_legend(row.class_names), loc="outside lower center", ncol=4,
+                   fontsize="small", frameon=False, handletextpad=0.3, columnspacing=1.2)
     return fig
+
+
+def projection_legend(class_names, markers=("o", "s", "^")) -> list:
+    """Legend entries of a Figure 1 row: the classes in :func:`projection_row`'s colours and markers
+    (opaque and larger than the faint points), and the templates."""
+    from matplotlib.lines import Line2D
+
+    palette = sns.color_palette("colorblind", 3)
+    handles = [Line2D([], [], ls="", marker=m, markersize=6, color=c, label=name)
+               for name, m, c in zip(class_names, markers, palette)]
+    return handles + [Line2D([], [], ls="", marker="*", markersize=10, color="black", label="templates")]
 
 
 def geometry_vs_alpha(table: pd.DataFrame):
@@ -177,12 +206,16 @@ def curves_vs(table: pd.DataFrame, x: str, ys, xlabel: str, hue: str = "model", 
 def accuracy_vs_gamma(table: pd.DataFrame):
     """The paper's Figure 5: test accuracy against the smoothness index gamma, one line per way of training.
 
-    ``table`` has columns ``gamma``, ``accuracy`` (%) and ``curve``; points of one curve
-    are joined in order of gamma, seeds are averaged with their spread.
+    ``table`` has columns ``curve``, ``knob``, ``gamma`` and ``accuracy`` (%), one row per
+    seed; each point is the mean over seeds (gamma too: a teacher's gamma varies a little
+    between seeds) with a bar of one standard deviation, joined in order of gamma.
     """
     fig, ax = plt.subplots(figsize=(PAGE_WIDTH, 3.4))
-    sns.lineplot(table.sort_values("gamma"), x="gamma", y="accuracy", hue="curve", style="curve", markers=True,
-                 dashes=False, errorbar="sd", err_style="bars", ax=ax)
+    points = table.groupby(["curve", "knob"], sort=False).agg(gamma=("gamma", "mean"), accuracy=("accuracy", "mean"),
+                                                 sd=("accuracy", "std")).reset_index().fillna({"sd": 0.0})
+    for (curve, rows), marker in zip(points.groupby("curve", sort=False), "osD^v<>"):
+        rows = rows.sort_values("gamma")
+        ax.errorbar(rows.gamma, rows.accuracy, yerr=rows.sd, marker=marker, ms=5, capsize=3, label=curve)
     ax.set_xlabel("smoothness index gamma (probability on wrong classes x K/(K-1))")
     ax.set_ylabel("test accuracy (%)")
     ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.02, 1))
@@ -195,12 +228,29 @@ def information_over_training(table: pd.DataFrame, log_n: float):
     import math
 
     fig, ax = plt.subplots(figsize=(PAGE_WIDTH * 0.75, 3.2))
-    sns.lineplot(table, x="epoch", y="mi", hue="training", marker="o", markersize=4, ax=ax)
+    sns.lineplot(table, x="epoch", y="mi", hue="training", marker="o", markersize=4, errorbar="sd", ax=ax)
     ax.axhline(math.log(2), color="0.3", ls="--", lw=1)
     ax.axhline(log_n, color="0.3", ls=":", lw=1)
     ax.text(ax.get_xlim()[1], math.log(2), " log 2", va="center", fontsize="small")
     ax.text(ax.get_xlim()[1], log_n, " log N", va="center", fontsize="small")
     ax.set_xlabel("training epoch")
+    ax.set_ylabel("I(X; Y) estimate (nats)")
+    ax.legend(fontsize="small", title=None)
+    fig.tight_layout()
+    return fig
+
+
+def information_vs_samples(table: pd.DataFrame):
+    """Figure 6's bias check: the final I(X; Y) estimate against the number of augmentations L per example,
+    for the networks (mean ± sd over seeds) and for the control whose true value is log 2."""
+    import math
+
+    fig, ax = plt.subplots(figsize=(PAGE_WIDTH * 0.75, 3.2))
+    sns.lineplot(table, x="L", y="mi", hue="source", marker="o", markersize=4, errorbar="sd", ax=ax)
+    ax.axhline(math.log(2), color="0.3", ls="--", lw=1)
+    ax.text(ax.get_xlim()[1], math.log(2), " log 2", va="center", fontsize="small")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("augmentations per example L (log scale)")
     ax.set_ylabel("I(X; Y) estimate (nats)")
     ax.legend(fontsize="small", title=None)
     fig.tight_layout()

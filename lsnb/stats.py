@@ -19,6 +19,7 @@ the verdict is "within noise": a verdict needs seeds (the book uses at least 3).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 RULE = ("95 % Welch t-interval of the difference of means over seeds (unequal variances, "
@@ -78,11 +79,27 @@ def compare(a, b, confidence: float = CONFIDENCE) -> Comparison:
     from scipy import stats
     if max(a) == min(a) and max(b) == min(b):  # no spread at all (a deterministic number): the interval is a point
         return Comparison(diff, diff, diff, math.inf, len(a), len(b), confidence)
-    r = stats.ttest_ind(a, b, equal_var=False)
-    ci = r.confidence_interval(confidence)
+    with warnings.catch_warnings():
+        # one side without spread (e.g. the fitted T against 1): its variance is exactly 0, so scipy's
+        # "precision loss ... nearly identical" warning is a false alarm that would print in every chapter
+        if max(a) == min(a) or max(b) == min(b):
+            warnings.filterwarnings("ignore", "Precision loss occurred in moment calculation", RuntimeWarning)
+        r = stats.ttest_ind(a, b, equal_var=False)
+        ci = r.confidence_interval(confidence)
     return Comparison(diff, float(ci.low), float(ci.high), float(r.df), len(a), len(b), confidence)
 
 
 def verdict(a, b, margin: float | None = None) -> str:
     """:func:`compare` then :meth:`Comparison.verdict`: the verdict for ``a > b`` (or ``|a - b| <= margin``)."""
     return compare(a, b).verdict(margin)
+
+
+def all_of(verdicts) -> str:
+    """One verdict for a claim made about several networks (or temperatures) at once: "agrees" when
+    every part agrees, "differs" when any part differs, else "within noise"."""
+    verdicts = list(verdicts)
+    if not verdicts:
+        raise ValueError("all_of needs at least one verdict")
+    if all(v == "agrees" for v in verdicts):
+        return "agrees"
+    return "differs" if "differs" in verdicts else "within noise"

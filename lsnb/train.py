@@ -9,9 +9,15 @@ augmentation and dropout random states are part of the checkpoint).
 Everything an experiment varies -- model, loss (label smoothing alpha), optimiser,
 per-group weight decay, learning-rate schedule, gradient clipping, epochs -- is
 configuration; chapters never write their own loop.
+
+One step (:func:`train_step`) makes no host round-trip: the epoch's loss and accuracy
+are summed on the device and read once per epoch. On a CUDA device the step of an image
+model is captured once per run as a CUDA graph and replayed (:mod:`lsnb.cudagraph`;
+``LSNB_CUDA_GRAPH=0`` keeps it eager); on a CPU the loop runs it eagerly, as it always did.
 """
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -26,7 +32,7 @@ try:  # a widget progress bar in notebooks that can show one (Colab, Kaggle), te
 except ImportError:
     from tqdm import tqdm
 
-from . import distill, metrics, models, runs, tasks
+from . import cudagraph, distill, metrics, models, runs, tasks
 from .config import TrainConfig
 from .data import Split
 from .losses import IGNORE_INDEX, label_smoothing_loss
@@ -40,16 +46,19 @@ def progress_enabled() -> bool:
     return os.environ.get("LSNB_PROGRESS", "1") != "0"
 
 
-def param_groups(model: nn.Module, weight_decay: float) -> list:
-    """Two groups: parameters the model says take L2 decay (``model.decays(name)``), and the rest."""
+def param_groups(model: nn.Module, weight_decay: float, params: dict | None = None) -> list:
+    """Two groups: parameters the model says take L2 decay (``model.decays(name)``), and the rest.
+
+    ``params`` (name -> tensor) stands in for the model's own parameters: the stacked ones of
+    :mod:`lsnb.batched`, which go into the groups by the same names."""
     decay, rest = [], []
-    for name, p in model.named_parameters():
+    for name, p in (params.items() if params is not None else model.named_parameters()):
         (decay if weight_decay and model.decays(name) else rest).append(p)
     return [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
 
 
-def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    groups = param_groups(model, config.weight_decay)
+def make_optimizer(model: nn.Module, config: TrainConfig, params: dict | None = None) -> torch.optim.Optimizer:
+    groups = param_groups(model, config.weight_decay, params)
     if config.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov)
     return torch.optim.Adam(groups, lr=config.lr)
@@ -92,6 +101,45 @@ def _labels_count(y: torch.Tensor) -> torch.Tensor:
     return (y != IGNORE_INDEX).sum()
 
 
+def data_generator(config: TrainConfig) -> torch.Generator:
+    """The CPU generator of a run's data order and augmentation (kept in its checkpoint)."""
+    return torch.Generator().manual_seed(config.seed + 1_000_003)
+
+
+def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, config: TrainConfig, x: torch.Tensor,
+               y: torch.Tensor, teacher_logits: torch.Tensor | None, *, sums: tuple, precision: str,
+               teacher: nn.Module | None = None, graph_safe: bool = False) -> None:
+    """One optimisation step on the batch ``(x, y)``, adding its summed loss and its number of correct
+    predictions into ``sums`` (two device scalars): no value comes back to the host.
+
+    The loss is label smoothing's cross-entropy (eq. (1)), or for a student (``config.teacher``) the
+    distillation loss against ``teacher_logits`` -- or against ``teacher(x)`` when the teacher scores each
+    augmented batch (:func:`lsnb.distill.teacher_mode`). Then backward, gradient clipping at
+    ``config.grad_clip``, and the optimiser's step. ``graph_safe`` is the form :mod:`lsnb.cudagraph`
+    captures: autocast without its cast cache, and no masking of ignored labels (a boolean mask has a
+    data-dependent shape; image labels have none to ignore, so the loss is the same number).
+    """
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=precision == "bf16",
+                        cache_enabled=False if graph_safe else None):
+        logits = model(x)
+        if teacher is not None:
+            with torch.no_grad():
+                teacher_logits = teacher(x)
+    logits, y = logits.flatten(0, -2), y.flatten()
+    if config.teacher is None:
+        loss = label_smoothing_loss(logits, y, config.alpha, ignore_index=None if graph_safe else IGNORE_INDEX)
+    else:
+        loss = distill.distillation_loss(logits, y, teacher_logits, temperature=config.distill_temperature,
+                                         beta=config.distill_beta, t2=config.distill_t2, alpha=config.alpha)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if config.grad_clip is not None:
+        nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+    optimizer.step()
+    sums[0].add_(loss.detach() * _labels_count(y))
+    sums[1].add_((logits.detach().argmax(-1) == y).sum())
+
+
 def _rng_state(device):
     state = {"cpu": torch.get_rng_state()}
     if device.type == "cuda":
@@ -120,6 +168,8 @@ def _teacher(config: TrainConfig, runs_dir: Path, ds, device):
     logits = None
     if mode != "on the fly":
         logits, labels = split_logits(teacher, "train")
+        n = len(ds.train)   # the student's images are the first n of the teacher's (distill.check_teacher)
+        logits, labels = logits[:n], labels[:n]
         if not torch.equal(labels.cpu(), ds.train.y.cpu()):
             raise ValueError(f"teacher {teacher.path.name} kept logits for another training set than the student's "
                              f"({config.dataset}, n_train={config.n_train}): give both the same dataset and n_train")
@@ -183,7 +233,7 @@ def _train(config, run_dir, ds, device, teacher, teacher_mode, teacher_logits, p
     steps_per_epoch = math.ceil(len(ds.train) / config.batch_size)
     total = steps_per_epoch * config.epochs
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(config, s, total))
-    gen = torch.Generator().manual_seed(config.seed + 1_000_003)  # data order and augmentation
+    gen = data_generator(config)
     history, start_epoch = [], 0
     if run_dir.checkpoint.exists():
         state = load_checkpoint(run_dir.checkpoint, map_location=device)
@@ -199,68 +249,85 @@ def _train(config, run_dir, ds, device, teacher, teacher_mode, teacher_logits, p
     n_labels = _labels_count(train_split.y).item()
     keep_at = set(snapshot_steps(config, total))
     precision = training_precision(device)
+    sums = (torch.zeros((), device=device), torch.zeros((), device=device))  # the epoch's loss and correct
+    graph_off = cudagraph.unavailable(config, device)
+    step = functools.partial(train_step, model, optimizer, config, sums=sums, precision=precision,
+                             teacher=teacher.model if teacher_mode == "on the fly" else None,
+                             graph_safe=graph_off is None)
+    graph = cudagraph.GraphedStep(step, optimizer, cudagraph.backend(device)) if graph_off is None else None
     progress = progress_enabled() if progress is None else progress
     bar = tqdm(total=total, initial=start_epoch * steps_per_epoch, disable=not progress, unit="step", mininterval=5.0,
                desc=f"{config.model} {config.dataset} alpha={config.alpha} seed={config.seed}", leave=False)
     for epoch in range(start_epoch, config.epochs):
         model.train()
         t0 = time.perf_counter()
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device)
+        for s in sums:
+            s.zero_()
         for i, idx in enumerate(task.batch_order(train_split, config.batch_size, gen)):
-            step = epoch * steps_per_epoch + i
-            if step in keep_at:
-                _snapshot(run_dir.path, model, step, steps_per_epoch, ds)
+            step_index = epoch * steps_per_epoch + i
+            if step_index in keep_at:
+                _snapshot(run_dir.path, model, step_index, steps_per_epoch, ds)
             idx = idx.to(device)
             x, y = task.batch(train_split, idx, config.augment, True, gen, device)
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-                logits = model(x)
-                if teacher_mode == "on the fly":
-                    with torch.no_grad():
-                        t_logits = teacher.model(x)
-                elif teacher is not None:
-                    t_logits = teacher_logits[idx]
-            logits, y = logits.flatten(0, -2), y.flatten()
-            if teacher is None:
-                loss = label_smoothing_loss(logits, y, config.alpha, ignore_index=IGNORE_INDEX)
-            else:
-                loss = distill.distillation_loss(logits, y, t_logits, temperature=config.distill_temperature,
-                                                 beta=config.distill_beta, t2=config.distill_t2, alpha=config.alpha)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
+            t_logits = teacher_logits[idx] if teacher_logits is not None else None
+            if graph is None or len(idx) != config.batch_size or not graph(x, y, t_logits):
+                step(x, y, t_logits)  # eager: on a CPU, and a graph's partial last batch
             scheduler.step()
-            loss_sum += loss.detach() * _labels_count(y)
-            correct += (logits.detach().argmax(-1) == y).sum()
             bar.update()
-        record = {"epoch": epoch + 1, "train_loss": loss_sum.item() / n_labels,
-                  "train_accuracy": correct.item() / n_labels, "lr": optimizer.param_groups[0]["lr"],
-                  "seconds": time.perf_counter() - t0}
-        if not math.isfinite(record["train_loss"]):
+        loss_sum, correct = sums[0].item(), sums[1].item()  # the epoch's one host round-trip
+        try:
+            record = epoch_record(config, epoch, loss_sum / n_labels, correct / n_labels,
+                                  optimizer.param_groups[0]["lr"], time.perf_counter() - t0, model, ds, run_dir)
+        except FloatingPointError:
             bar.close()
-            raise FloatingPointError(
-                f"{config.model} {config.dataset} alpha={config.alpha} seed={config.seed} diverged in epoch "
-                f"{epoch + 1} (training loss {record['train_loss']}): lower lr or set grad_clip; run "
-                f"{run_dir.path.name} is not marked finished and keeps the checkpoint of epoch {epoch}")
-        if ds.val is not None:
-            val = evaluate(model, ds.val, config)
-            record.update(val_accuracy=val["accuracy"], val_nll=val["nll"])
+            raise
         history.append(record)
         bar.set_postfix(loss=f"{record['train_loss']:.3f}", val=f"{record.get('val_accuracy', float('nan')):.3f}")
-        save_checkpoint(run_dir.checkpoint, {
-            "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-            "data_rng": gen.get_state(), "rng": _rng_state(device), "history": history, "epoch": epoch + 1,
-            "in_shape": list(ds.shape), "num_classes": ds.num_classes})
+        save_state(run_dir, model, optimizer, scheduler, gen, device, history, ds)
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, record)
     bar.close()
     if total in keep_at:
         _snapshot(run_dir.path, model, total, steps_per_epoch, ds)
+    extra = {"teacher_targets": teacher_mode} if teacher is not None else {}
+    if graph is not None or device.type == "cuda":  # how the step ran (a CPU run's metrics stay as they were)
+        extra["step"] = "cuda graph" if graph is not None and graph.replays else f"eager ({graph_off or 'no capture'})"
+    return finish(run_dir, model, ds, history, device, precision, extra)
 
+
+def epoch_record(config: TrainConfig, epoch: int, loss: float, accuracy: float, lr: float, seconds: float,
+                 model: nn.Module, ds, run_dir: RunDir) -> dict:
+    """The history row of a finished epoch: mean training loss and accuracy, learning rate, seconds, and the
+    validation accuracy and NLL. A non-finite training loss raises :class:`FloatingPointError`: the run stays
+    unfinished, at its last checkpoint."""
+    record = {"epoch": epoch + 1, "train_loss": loss, "train_accuracy": accuracy, "lr": lr, "seconds": seconds}
+    if not math.isfinite(record["train_loss"]):
+        raise FloatingPointError(
+            f"{config.model} {config.dataset} alpha={config.alpha} seed={config.seed} diverged in epoch "
+            f"{epoch + 1} (training loss {record['train_loss']}): lower lr or set grad_clip; run "
+            f"{run_dir.path.name} is not marked finished and keeps the checkpoint of epoch {epoch}")
+    if ds.val is not None:
+        val = evaluate(model, ds.val, config)
+        record.update(val_accuracy=val["accuracy"], val_nll=val["nll"])
+    return record
+
+
+def save_state(run_dir: RunDir, model: nn.Module, optimizer, scheduler, gen: torch.Generator, device,
+               history: list, ds) -> None:
+    """The checkpoint after an epoch: everything a resumed run needs to go on as if never stopped."""
+    save_checkpoint(run_dir.checkpoint, {
+        "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+        "data_rng": gen.get_state(), "rng": _rng_state(device), "history": history, "epoch": len(history),
+        "in_shape": list(ds.shape), "num_classes": ds.num_classes})
+
+
+def finish(run_dir: RunDir, model: nn.Module, ds, history: list, device, precision: str, extra: dict) -> Run:
+    """After the last epoch: test metrics (and the test logits of an image run), then ``history.json`` and
+    ``metrics.json`` -- written last, it marks the run finished."""
+    config = run_dir.config
+    task = tasks.of(config)
     if task.keeps_test_logits:  # one label per example: keep the test logits for the calibration chapters
         test_logits = predict(model, ds.test, config.augment)
         save_checkpoint(logits_path(run_dir.path, "test"), {"logits": test_logits, "labels": ds.test.y})
@@ -269,9 +336,7 @@ def _train(config, run_dir, ds, device, teacher, teacher_mode, teacher_logits, p
         test = evaluate(model, ds.test, config)
     final = {"test_accuracy": test["accuracy"], "test_nll": test["nll"],
              "train_seconds": sum(r["seconds"] for r in history), "device": str(device),
-             "precision": precision}
-    if teacher is not None:
-        final["teacher_targets"] = teacher_mode
+             "precision": precision, **extra}
     if ds.digest is not None:  # the en_de corpus depends on the machine's gettext catalogs
         final["data_digest"] = ds.digest
     if ds.val is not None:

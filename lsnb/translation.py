@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from . import metrics, runs, text
 from .decode import bleu, bleu_bootstrap, translate
-from .metrics import difference_and_noise, mean_and_spread
+from .metrics import mean_and_spread
 from .runs import token_logits
+from .stats import Comparison, compare
 from .store import atomic_write_json, read_json
 from .temperature import fit_temperature, nll_at
 
@@ -84,14 +85,16 @@ def token_calibration(trained: dict, grid, seed: int, n_bins: int = 15) -> tuple
 
 def bleu_rows(trained: dict, grid, seed: int, *, beam: int = 4, length_penalty: float = 0.6,
               n_bootstrap: int = 200) -> list:
-    """Beam-search BLEU on the test sentences (Figure 4): the ``seed`` run of every alpha
-    (``trained``: ``{alpha: runs}``) at every T of ``grid``, the other seeds at T = 1, each
-    with the bootstrap spread over sentences (:func:`bleu_bootstrap`)."""
+    """Beam-search BLEU on the test sentences (Figure 4): every hard-target run (alpha 0) and the ``seed``
+    run of every other alpha (``trained``: ``{alpha: runs}``) at every T of ``grid``, the other seeds at
+    T = 1, each with the bootstrap spread over sentences (:func:`bleu_bootstrap`). Every seed of the
+    hard-target model gets the whole grid because "temperature scaling does not recover label
+    smoothing's BLEU" compares its best T, per seed, with label smoothing at T = 1."""
     rows = []
     for a, rs in trained.items():
         for r in rs:
             refs = references(r.config, "test")
-            for t in (grid if r.config.seed == seed else [1.0]):
+            for t in (grid if r.config.seed == seed or a == 0 else [1.0]):
                 hyps = run_translations(r, "test", temperature=t, beam=beam, length_penalty=length_penalty)
                 _, sd = bleu_bootstrap(hyps, refs, n=n_bootstrap)
                 rows.append({"alpha": a, "seed": r.config.seed, "T": t, "bleu": bleu(hyps, refs),
@@ -121,10 +124,11 @@ def figure4_table(tokens, bleu_table, seed: int, grid):
 
 @dataclass(frozen=True)
 class TranslationSummary:
-    """The numbers behind the translation claims of sec. 3: at T = 1, per seed, BLEU, next-token ECE and
-    NLL without (``*_hard``) and with label smoothing (``*_ls``); the bootstrap spread of BLEU; on the
-    hard-target model's Figure 4 curves, the T of the best BLEU and of the lowest ECE and NLL; and the
-    differences each claim is about, signed so that > 0 is what the paper found, with their margins."""
+    """The numbers behind the translation claims of sec. 3, one value per seed: at T = 1, BLEU, next-token
+    ECE and NLL without (``*_hard``) and with label smoothing (``*_ls``); for every hard-target seed, its
+    best BLEU over the temperature grid and the temperatures of that best BLEU and of the lowest ECE and
+    NLL. Each claim is a :class:`lsnb.stats.Comparison` over seeds, signed so that > 0 is the paper's
+    finding; ``boot_sd`` (the bootstrap spread of BLEU over test sentences) is reported beside them."""
 
     bleu_hard: list
     bleu_ls: list
@@ -133,57 +137,56 @@ class TranslationSummary:
     ece_ls: list
     nll_hard: list
     nll_ls: list
-    t_best_bleu: float
-    t_min_ece: float
-    t_min_nll: float
-    best_hard_bleu: float
-    ls_first_bleu: float
+    best_hard_bleu: list
+    t_best_bleu: list
+    t_min_ece: list
+    t_min_nll: list
     best_bleu: float
     accuracy: float          # mean next-token accuracy (%) at T = 1
 
     @property
-    def bleu_gain(self) -> tuple[float, float]:
-        """Label smoothing's BLEU gain, ± two standard errors over seeds or the bootstrap spread, the larger."""
-        gain, noise = difference_and_noise(self.bleu_ls, self.bleu_hard)
-        return gain, max(noise, self.boot_sd)
+    def bleu_gain(self) -> Comparison:
+        return compare(self.bleu_ls, self.bleu_hard)
 
     @property
-    def ece_gain(self) -> tuple[float, float]:
-        return difference_and_noise(self.ece_hard, self.ece_ls)
+    def ece_gain(self) -> Comparison:
+        return compare(self.ece_hard, self.ece_ls)
 
     @property
-    def nll_loss(self) -> tuple[float, float]:
-        return difference_and_noise(self.nll_ls, self.nll_hard)
+    def nll_loss(self) -> Comparison:
+        return compare(self.nll_ls, self.nll_hard)
 
     @property
-    def ts_gap(self) -> tuple[float, float]:
-        """The label-smoothed model's BLEU at T = 1 over the hard-target model's best over T (Figure 4).
-        One seed per curve: the pooled seed spread of BLEU at T = 1 stands in for its noise (or the
-        bootstrap spread, the larger)."""
-        seed_sd = ((mean_and_spread(self.bleu_hard)[1] ** 2 + mean_and_spread(self.bleu_ls)[1] ** 2) / 2) ** 0.5
-        gap, noise = difference_and_noise([self.ls_first_bleu], [self.best_hard_bleu], spread=seed_sd)
-        return gap, max(noise, self.boot_sd)
+    def ts_gap(self) -> Comparison:
+        """The label-smoothed model's BLEU at T = 1 over the hard-target model's best BLEU over T (Figure 4)."""
+        return compare(self.bleu_ls, self.best_hard_bleu)
 
     @property
-    def ece_verdict(self) -> str:
-        """Whether the ECE minimum is closer to the best-BLEU temperature than the NLL minimum is."""
-        d_ece, d_nll = abs(self.t_min_ece - self.t_best_bleu), abs(self.t_min_nll - self.t_best_bleu)
-        return "agrees" if d_ece < d_nll else "differs" if d_ece > d_nll else "within noise"
+    def ece_closer(self) -> Comparison:
+        """How much closer (in T) the ECE minimum lies to the best-BLEU temperature than the NLL minimum."""
+        return compare([abs(n - b) for n, b in zip(self.t_min_nll, self.t_best_bleu)],
+                       [abs(e - b) for e, b in zip(self.t_min_ece, self.t_best_bleu)])
 
 
-def translation_summary(tokens, bleu_table, figure4, alpha: float) -> TranslationSummary:
-    """:class:`TranslationSummary` of :func:`token_calibration`'s rows, :func:`bleu_rows`' and
-    :func:`figure4_table` (DataFrames), for hard targets and label smoothing ``alpha``."""
+def translation_summary(tokens, bleu_table, alpha: float) -> TranslationSummary:
+    """:class:`TranslationSummary` of :func:`token_calibration`'s and :func:`bleu_rows`' rows (DataFrames),
+    for hard targets and label smoothing ``alpha``."""
     at_1, b1 = tokens[tokens["T"] == 1.0], bleu_table[bleu_table["T"] == 1.0]
-    hard4 = figure4[figure4.alpha == 0]
+    grid = sorted(set(bleu_table["T"]))
+    hard_t, hard_b = tokens[(tokens.alpha == 0) & tokens["T"].isin(grid)], bleu_table[bleu_table.alpha == 0]
+    seeds = sorted(set(hard_b.seed))
 
     def per_alpha(frame, column):
-        return [frame[frame.alpha == a][column].tolist() for a in (0.0, alpha)]
+        return [frame[frame.alpha == a].sort_values("seed")[column].tolist() for a in (0.0, alpha)]
+
+    def arg(frame, seed, column, pick):
+        rows = frame[frame.seed == seed]
+        return float(rows.loc[getattr(rows[column], pick)(), "T"])
 
     return TranslationSummary(
         *per_alpha(b1, "bleu"), float(b1["bleu_bootstrap_sd"].mean()), *per_alpha(at_1, "ece"),
-        *per_alpha(at_1, "nll"), t_best_bleu=float(hard4.loc[hard4.bleu.idxmax(), "T"]),
-        t_min_ece=float(hard4.loc[hard4.ece.idxmin(), "T"]), t_min_nll=float(hard4.loc[hard4.nll.idxmin(), "T"]),
-        best_hard_bleu=float(hard4.bleu.max()),
-        ls_first_bleu=float(figure4[(figure4.alpha == alpha) & (figure4["T"] == 1.0)]["bleu"].iloc[0]),
+        *per_alpha(at_1, "nll"), best_hard_bleu=[float(hard_b[hard_b.seed == s].bleu.max()) for s in seeds],
+        t_best_bleu=[arg(hard_b, s, "bleu", "idxmax") for s in seeds],
+        t_min_ece=[arg(hard_t, s, "ece", "idxmin") for s in seeds],
+        t_min_nll=[arg(hard_t, s, "nll", "idxmin") for s in seeds],
         best_bleu=float(bleu_table["bleu"].max()), accuracy=mean_and_spread(at_1["accuracy"].tolist())[0])

@@ -14,18 +14,20 @@ from conftest import ROOT
 JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"
 
 
-def make_book(dest: Path) -> Path:
-    """A copy of the book's sources with the golden notebooks where `make book` puts executed chapters."""
+def make_book(dest: Path, edition: Path = ROOT / "book" / "editions" / "gpu") -> Path:
+    """A copy of the book's sources with the golden notebooks where `make book` puts executed chapters,
+    and the GPU edition ``edition`` (the committed one; there may be none) staged as `make book` stages it."""
     for name in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / name, dest / name)
-    shutil.copytree(ROOT / "book", dest / "book", ignore=shutil.ignore_patterns("chapters"))
+    shutil.copytree(ROOT / "book", dest / "book", ignore=shutil.ignore_patterns("chapters", "__pycache__"))
     shutil.copytree(ROOT / "lsnb", dest / "lsnb", ignore=shutil.ignore_patterns("__pycache__"))  # literalinclude
     chapters = dest / "book" / "chapters"
     chapters.mkdir()
     for nb in (ROOT / "tests" / "golden").glob("*.ipynb"):
         shutil.copy(nb, chapters / nb.name)
+    subprocess.run([sys.executable, "-m", "lsnb.editions", "stage", str(edition), str(chapters)], check=True)
     subprocess.run([sys.executable, "-m", "lsnb.results", str(ROOT / "tests" / "golden" / "results"),
-                    str(chapters / "scorecard_table.md")], check=True)
+                    str(chapters / "scorecard_table.md"), "--edition", str(edition)], check=True)
     return dest
 
 
@@ -43,7 +45,16 @@ def test_book_builds_strictly(tmp_path):
     text = html_module.unescape(re.sub(r"<[^>]+>", "", chapter))
     assert "Label smoothing" in text and "def label_smoothing_loss(" in text  # the literalinclude
     assert "colab.research.google.com/github/lsnb-book/lsnb/blob/main/notebooks/01_label_smoothing.ipynb" in chapter
-    assert "produced with profile='smoke'" in text
+    assert "How this page was made" in text and "Smoke profile: the numbers on this page mean nothing" in text
+    assert 'profile = "cpu"' not in text, "the defaults cell is the notebook's, not the book's"
+    for page in (html / "book" / "chapters").glob("*.html"):
+        source = page.read_text()
+        assert "caption-number" not in source, f"{page.name}: figures carry the paper's names, not book numbers"
+        assert not re.findall(r'<(?:script|img|link)[^>]+(?:src|href)="https?://', source), \
+            f"{page.name} loads something from the internet"
+        if 'class="math' in source:  # (the GPU edition's overview page has none)
+            assert "_static/mathjax/tex-chtml.js" in source  # MathJax served with the book: maths typeset offline
+    assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file()
     scorecard = (html / "book" / "scorecard.html").read_text()
     assert "1. Label smoothing" in scorecard and "AlexNet/CIFAR-10" in scorecard
 

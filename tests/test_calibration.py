@@ -7,6 +7,7 @@ from torchmetrics.functional.classification import multiclass_calibration_error
 
 from lsnb import metrics, temperature
 from lsnb.book import pm
+from welch import assert_interval, z2_would_agree
 
 
 def logits_with_confidence(conf: torch.Tensor, k: int = 4) -> torch.Tensor:
@@ -165,16 +166,51 @@ def test_table3_and_its_summary(image_runs):
     assert table[0]["LS ECE (alpha=0.1)"] == pm(numbers["Net"]["ls"], digits=3)
     assert table[0]["T (NLL fit)"] == pm(numbers["Net"]["T"], digits=2)
     summary = temperature.summarise_table3(numbers)
-    assert summary.means["Net"]["T"] == pytest.approx(sum(numbers["Net"]["T"]) / 2)
-    assert summary.over_confident == summary.ts_helps == summary.ls_helps == summary.ls_close == ["Net", "Other"]
+    n = numbers["Net"]
+    assert summary.means("Net") == pytest.approx({"baseline": sum(n["baseline"]) / 2, "ts": sum(n["temperature"]) / 2,
+                                                  "ls": sum(n["ls"]) / 2, "T": sum(n["T"]) / 2})
+    for model, n in numbers.items():       # 3x over-confident hard runs, calibrated LS runs: each part agrees
+        assert_interval(summary.over_confidence(model), n["T"], [1.0, 1.0])
+        assert_interval(summary.ts_gain(model), n["baseline"], n["temperature"])
+        assert_interval(summary.ls_gain(model), n["baseline"], n["ls"])
+        assert_interval(summary.ls_vs_ts(model), n["ls"], n["temperature"])
+        assert [summary.over_confidence(model).verdict(), summary.ts_gain(model).verdict(),
+                summary.ls_gain(model).verdict()] == ["agrees"] * 3
 
 
 def test_table3_summary_verdicts():
-    s = temperature.Table3Summary({"a": {"baseline": 0.10, "ts": 0.02, "ls": 0.05, "T": 1.5},
-                                   "b": {"baseline": 0.03, "ts": 0.04, "ls": 0.02, "T": 0.9},
-                                   "c": {"baseline": 0.05, "ts": 0.01, "ls": 0.08, "T": 1.1}})
-    assert s.over_confident == ["a", "c"] and s.ts_helps == ["a", "c"] and s.ls_helps == ["a", "b"]
-    assert s.ls_close == ["a", "b"]   # 0.05 <= 2 * 0.02 + 0.01; 0.08 > 0.03
+    from scipy import stats as scipy_stats
+    s = temperature.Table3Summary({
+        "a": {"T": [1.5, 1.6, 1.4], "baseline": [0.10, 0.11, 0.09], "temperature": [0.020, 0.021, 0.019],
+              "ls": [0.025, 0.026, 0.024]},
+        "b": {"T": [0.9, 0.92, 0.88], "baseline": [0.030, 0.031, 0.029], "temperature": [0.040, 0.041, 0.039],
+              "ls": [0.020, 0.021, 0.019]},
+        "c": {"T": [1.0, 1.4, 0.8], "baseline": [0.05, 0.09, 0.01], "temperature": [0.030, 0.031, 0.029],
+              "ls": [0.03, 0.05, 0.01]},
+        "d": {"T": [1.3, 1.5], "baseline": [0.10, 0.11], "temperature": [0.02, 0.03], "ls": [0.04, 0.05]}})
+    assert temperature.LS_TS_MARGIN == 0.015
+
+    def verdicts(m):
+        return (s.over_confidence(m).verdict(), s.ts_gain(m).verdict(), s.ls_gain(m).verdict(),
+                s.ls_vs_ts(m).verdict(temperature.LS_TS_MARGIN))
+
+    assert verdicts("a") == ("agrees", "agrees", "agrees", "agrees")      # LS - TS = +0.005, inside +-0.015
+    assert verdicts("b") == ("differs", "differs", "agrees", "differs")   # T < 1; TS worse; LS - TS = -0.02
+    assert verdicts("c") == ("within noise",) * 4                         # the seeds disagree
+    # the fitted T against 1 is a one-sample t-interval (no spread on the side of 1)
+    ci = scipy_stats.ttest_1samp([1.0, 1.4, 0.8], 1.0).confidence_interval()
+    c = s.over_confidence("c")
+    assert (c.difference, c.low, c.high, c.df) == pytest.approx((1.0667 - 1, ci.low - 1, ci.high - 1, 2), abs=1e-4)
+    # two seeds: T - 1 = 0.4 is beyond two standard errors (0.2) but not beyond t(1) x 0.1 = 1.27
+    assert z2_would_agree([1.3, 1.5], [1.0, 1.0]) and s.over_confidence("d").verdict() == "within noise"
+    assert s.ls_vs_ts("d").difference == pytest.approx(0.02)
+    assert_interval(s.ls_vs_ts("d"), [0.04, 0.05], [0.02, 0.03])
+    assert s.ls_vs_ts("d").verdict(temperature.LS_TS_MARGIN) == "within noise"  # +0.02 but the interval spans +-0.015
+    assert s.ls_vs_ts("a").verdict(temperature.LS_TS_MARGIN / 10) == "differs"
+    import warnings
+    with warnings.catch_warnings():     # the side of 1 has no spread: no (false) precision-loss warning in the book
+        warnings.simplefilter("error")
+        s.over_confidence("a")
 
 
 def test_reliability_panels_use_the_fitted_temperature_of_the_hard_run(image_runs):

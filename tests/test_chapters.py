@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from lsnb import chapters, grid, profiles, train
+from welch import assert_interval
 
 
 def fake_run(config, accuracy=None):
@@ -58,7 +59,10 @@ def test_table2_accuracies_comparison_table_and_first_seed(trained):
     runs = chapters.table2_runs(chapters.setup("smoke", alpha=0.1, seed=0, n_seeds=2))
     assert runs.accuracies("FCN") == {0.0: pytest.approx([50.0, 51.0]), 0.1: pytest.approx([60.0, 61.0])}
     c = runs.comparison("FCN")
-    assert c.difference == pytest.approx(10.0) and c.effect == "beyond"
+    assert c.hard == pytest.approx((50.0, 51.0)) and c.ls == pytest.approx((60.0, 61.0))
+    assert c.comparison.difference == pytest.approx(10.0)                     # LS - hard
+    assert_interval(c.comparison, [60.0, 61.0], [50.0, 51.0])
+    assert c.comparison.verdict() == "agrees"
     rows = runs.table()
     assert len(rows) == 6 and rows[1] == {"model": "FCN", "dataset": "fashion_mnist", "alpha": 0.1,
                                           "test accuracy (%)": "60.50 ± 0.71", "seeds": 2}
@@ -110,19 +114,28 @@ def test_hinton_runs_distil_each_teacher_into_its_own_student(trained):
     assert [c.teacher is None for c in trained[:4]] == [True] * 4
 
 
-def test_figure5_runs_are_the_papers_four_curves(trained):
+def test_figure5_runs_are_the_papers_four_curves_on_every_seed(trained):
     ds = chapters.distillation_setup("smoke")
-    teachers, curves = chapters.figure5_runs(ds, seed=7)
-    assert list(teachers) == list(ds.alphas)
-    hard = teachers[0.0].config
-    assert [k for k, _ in curves["(1) teacher, LS alpha"]] == list(ds.alphas)
-    assert [(k, r.config.alpha, r.config.teacher) for k, r in curves["(2) student, LS alpha"]] == [
-        (a, a, None) for a in ds.alphas]
-    assert [(k, r.config.distill_temperature, r.config.teacher) for k, r in curves["(3) student of hard teacher at T"]] \
-        == [(T, T, hard.digest()) for T in ds.temperatures]
-    assert [(k, r.config.distill_temperature, r.config.teacher) for k, r in curves["(4) student of LS teacher, T = 1"]] \
-        == [(a, 1.0, teachers[a].config.digest()) for a in ds.alphas if a > 0]
-    assert {r.config.seed for points in curves.values() for _, r in points} == {7}
+    seeds = [7, 8]
+    teachers, curves = chapters.figure5_runs(ds, seeds)
+    assert list(teachers) == [(a, s) for a in ds.alphas for s in seeds]
+    assert all((t.config.alpha, t.config.seed, t.config.teacher) == (a, s, None) for (a, s), t in teachers.items())
+    assert [(k, r.config.seed) for k, r in curves["(1) teacher, LS alpha"]] == [
+        (a, s) for a in ds.alphas for s in seeds]
+    assert [(k, r.config.alpha, r.config.seed, r.config.teacher) for k, r in curves["(2) student, LS alpha"]] == [
+        (a, a, s, None) for a in ds.alphas for s in seeds]
+    # each seed's student is distilled from the teacher of its own seed
+    assert [(k, r.config.distill_temperature, r.config.seed, r.config.teacher)
+            for k, r in curves["(3) student of hard teacher at T"]] == [
+        (T, T, s, teachers[(0.0, s)].config.digest()) for T in ds.temperatures for s in seeds]
+    assert [(k, r.config.distill_temperature, r.config.seed, r.config.teacher)
+            for k, r in curves["(4) student of LS teacher, T = 1"]] == [
+        (a, 1.0, s, teachers[(a, s)].config.digest()) for a in ds.alphas if a > 0 for s in seeds]
+    assert teachers[(0.0, 7)].config.digest() != teachers[(0.0, 8)].config.digest()
+    # the teachers are trained before any student (a student needs its teacher's logits)
+    n = len(teachers)
+    assert trained[:n] == [t.config for t in teachers.values()]
+    assert len(trained) == n + sum(len(curves[c]) for c in list(curves)[1:])
 
 
 def test_followup_rows_cover_the_grid_of_teacher_alpha_temperature_and_seed(trained):

@@ -7,6 +7,7 @@ import torch
 from lsnb import data, decode, metrics, models, runs, transformer, translation
 from lsnb.losses import label_smoothing_loss
 from lsnb.text import BOS, EOS, PAD
+from welch import assert_interval
 
 V = 16  # ids 0-3 special, 4-15 "words"
 
@@ -258,7 +259,7 @@ def test_token_calibration_rows_and_figure3(trained, random_model, test_split, m
     assert reliability["hard targets"]["count"].sum() == len(labels)
 
 
-def test_bleu_rows_decode_the_first_seed_at_every_temperature(monkeypatch):
+def test_bleu_rows_decode_every_hard_seed_and_the_first_ls_seed_at_every_temperature(monkeypatch):
     refs = ["a b c d", "e f g h"]
     monkeypatch.setattr(translation, "references", lambda config, split: refs)
     hyps = {1.0: ["a b c d", "e f g x"], 2.0: ["a b x d", "x f g h"]}
@@ -267,7 +268,7 @@ def test_bleu_rows_decode_the_first_seed_at_every_temperature(monkeypatch):
     trained = {a: [SimpleNamespace(config=SimpleNamespace(alpha=a, seed=s)) for s in (3, 4)] for a in (0.0, 0.1)}
     rows = translation.bleu_rows(trained, [1.0, 2.0], seed=3, n_bootstrap=20)
     assert [(r["alpha"], r["seed"], r["T"]) for r in rows] == [
-        (0.0, 3, 1.0), (0.0, 3, 2.0), (0.0, 4, 1.0), (0.1, 3, 1.0), (0.1, 3, 2.0), (0.1, 4, 1.0)]
+        (0.0, 3, 1.0), (0.0, 3, 2.0), (0.0, 4, 1.0), (0.0, 4, 2.0), (0.1, 3, 1.0), (0.1, 3, 2.0), (0.1, 4, 1.0)]
     assert rows[1]["bleu"] == pytest.approx(decode.bleu(hyps[2.0], refs))
     assert rows[0]["bleu_bootstrap_sd"] == pytest.approx(decode.bleu_bootstrap(hyps[1.0], refs, n=20)[1])
 
@@ -284,18 +285,34 @@ def test_example_translations_are_columns_per_alpha(monkeypatch):
                        "hard targets": ["0.0 0", "0.0 1", "0.0 2"], "LS 0.2": ["0.2 0", "0.2 1", "0.2 2"]}
 
 
+# per seed of the hard-target model: BLEU, ECE and NLL at T = 0.8, 1.0, 1.2 (the best BLEU, lowest ECE and
+# lowest NLL lie at different T on each seed)
+HARD_BLEU = {0: (10.0, 11.0, 12.0), 1: (10.0, 12.5, 12.0), 2: (13.0, 12.0, 11.0)}
+HARD_ECE = {0: (0.05, 0.04, 0.01), 1: (0.05, 0.02, 0.03), 2: (0.04, 0.05, 0.03)}
+HARD_NLL = {0: (1.0, 1.1, 1.3), 1: (1.0, 1.1, 1.2), 2: (1.3, 1.2, 1.1)}
+LS_BLEU = {0: 14.0, 1: 14.5, 2: 13.5}           # at T = 1 (seed 0 also at 0.8: 12.0 and 1.2: 13.0)
+
+
 def figure4_inputs():
-    """Token rows and BLEU rows of two seeds; on seed 0, the hard model's BLEU peaks at T = 1.2,
-    its ECE is lowest at T = 1.2 and its NLL at T = 0.8."""
+    """Token rows and BLEU rows of three seeds, listed in the order 2, 0, 1, as token_calibration and bleu_rows
+    give them: every T of the grid and the fitted T = 1.13 for the tokens (its ECE and NLL lower than any grid
+    T's, so a summary that looked at it would notice); every hard seed and the LS seed 0 at every T of the
+    grid for BLEU, the other LS seeds at T = 1."""
     import pandas as pd
     tokens, bleu = [], []
-    for a, seeds in ((0.0, (0, 1)), (0.1, (0, 1))):
-        for s in seeds:
-            for T, ece, nll in ((0.8, 0.05, 1.0), (1.0, 0.04, 1.1), (1.2, 0.01, 1.3), (1.13, 0.02, 1.05)):
-                tokens.append({"alpha": a, "seed": s, "T": T, "fitted": T == 1.13, "accuracy": 40.0 + s,
-                               "ece": ece + a, "nll": nll + a})
-            for T, b in (((0.8, 10.0), (1.0, 11.0 + s), (1.2, 12.0)) if s == 0 else ((1.0, 11.0 + s),)):
-                bleu.append({"alpha": a, "seed": s, "T": T, "bleu": b + 10 * a, "bleu_bootstrap_sd": 0.5})
+    for s in (2, 0, 1):
+        for a in (0.0, 0.1):
+            for i, T in enumerate((0.8, 1.0, 1.2)):
+                tokens.append({"alpha": a, "seed": s, "T": T, "fitted": False, "accuracy": 40.0 + s,
+                               "ece": HARD_ECE[s][i] / (5 if a else 1), "nll": HARD_NLL[s][i] + a})
+            tokens.append({"alpha": a, "seed": s, "T": 1.13, "fitted": True, "accuracy": 40.0 + s, "ece": 0.001,
+                           "nll": 0.5})
+            if a == 0:
+                points = zip((0.8, 1.0, 1.2), HARD_BLEU[s])
+            else:
+                points = zip((0.8, 1.0, 1.2), (12.0, 14.0, 13.0)) if s == 0 else [(1.0, LS_BLEU[s])]
+            for T, b in points:
+                bleu.append({"alpha": a, "seed": s, "T": T, "bleu": b, "bleu_bootstrap_sd": 0.5 if T == 1.0 else 0.9})
     return pd.DataFrame(tokens), pd.DataFrame(bleu)
 
 
@@ -304,12 +321,24 @@ def test_figure4_table_and_translation_summary():
     fig4 = translation.figure4_table(tokens, bleu, 0, [0.8, 1.0, 1.2])
     assert len(fig4) == 6 and set(fig4["T"]) == {0.8, 1.0, 1.2}                 # the fitted T = 1.13 left out
     assert list(fig4["training"].unique()) == ["hard targets", "LS 0.1"]
-    s = translation.translation_summary(tokens, bleu, fig4, 0.1)
-    assert s.bleu_hard == [11.0, 12.0] and s.bleu_ls == [12.0, 13.0] and s.boot_sd == 0.5
-    assert s.ece_hard == [0.04, 0.04] and s.nll_ls == pytest.approx([1.2, 1.2])
-    assert (s.t_best_bleu, s.t_min_ece, s.t_min_nll) == (1.2, 1.2, 0.8)
-    assert (s.best_hard_bleu, s.ls_first_bleu, s.best_bleu, s.accuracy) == (12.0, 12.0, 13.0, 40.5)
-    assert s.ece_verdict == "agrees"                                              # ECE minimum at the best-BLEU T
-    gain, noise = s.bleu_gain
-    assert gain == pytest.approx(1.0) and noise == pytest.approx(2 * (0.5 / 2 + 0.5 / 2) ** 0.5)
-    assert s.ts_gap[0] == pytest.approx(0.0) and s.nll_loss[0] == pytest.approx(0.1)
+    s = translation.translation_summary(tokens, bleu, 0.1)
+    # one value per seed, in seed order
+    assert s.bleu_hard == [11.0, 12.5, 12.0] and s.bleu_ls == [14.0, 14.5, 13.5] and s.boot_sd == 0.5
+    assert s.ece_hard == [0.04, 0.02, 0.05] and s.nll_ls == pytest.approx([1.2, 1.2, 1.3])
+    assert s.best_hard_bleu == [12.0, 12.5, 13.0]
+    assert s.t_best_bleu == [1.2, 1.0, 0.8]
+    assert s.t_min_ece == [1.2, 1.0, 1.2] and s.t_min_nll == [0.8, 0.8, 1.2]    # never the fitted T = 1.13
+    assert (s.best_bleu, s.accuracy) == (14.5, 41.0)
+    # each claim: a Welch interval over the seeds, signed so that > 0 is the paper's finding
+    assert s.bleu_gain.difference == pytest.approx(14.0 - 11.833333)
+    assert_interval(s.bleu_gain, s.bleu_ls, s.bleu_hard)
+    assert_interval(s.ece_gain, s.ece_hard, s.ece_ls)
+    assert s.nll_loss.difference == pytest.approx(0.1)
+    assert_interval(s.nll_loss, s.nll_ls, s.nll_hard)
+    assert s.ts_gap.difference == pytest.approx(14.0 - 12.5)                    # LS at T = 1 - hard at its best T
+    assert_interval(s.ts_gap, [14.0, 14.5, 13.5], [12.0, 12.5, 13.0])
+    # |T_NLL - T_BLEU| = 0.4, 0.2, 0.4 against |T_ECE - T_BLEU| = 0, 0, 0.4: closer on two seeds of three
+    assert s.ece_closer.difference == pytest.approx(0.2)
+    assert_interval(s.ece_closer, [0.4, 0.2, 0.4], [0.0, 0.0, 0.4])
+    assert [c.verdict() for c in (s.bleu_gain, s.ece_gain, s.nll_loss, s.ts_gap, s.ece_closer)] == [
+        "agrees", "within noise", "within noise", "agrees", "within noise"]

@@ -4,6 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from lsnb import chapters, distill, losses, profiles, runs
+from welch import assert_interval, z2_would_agree
 
 
 def batch(n=32, k=10, seed=0):
@@ -122,17 +123,36 @@ HINTON = ["teacher (dropout)", "teacher (LS 0.1, no dropout)", "student of teach
 
 
 def test_error_rows_and_hinton_summary_sign_the_papers_findings_positive():
-    accuracy = {HINTON[0]: [0.990, 0.992], HINTON[1]: [0.994, 0.996], HINTON[2]: [0.991, 0.991],
-                HINTON[3]: [0.985, 0.987], HINTON[4]: [0.980, 0.984]}
+    accuracy = {HINTON[0]: [0.990, 0.989, 0.991], HINTON[1]: [0.994, 0.993, 0.995], HINTON[2]: [0.988, 0.987, 0.989],
+                HINTON[3]: [0.984, 0.983, 0.985], HINTON[4]: [0.980, 0.978, 0.982]}
     runs = {name: [fake_run(seed=s, accuracy=a) for s, a in enumerate(accs)] for name, accs in accuracy.items()}
     rows = distill.error_rows(runs)
     assert rows[0] == {"network": HINTON[0], "seed": 0, "test error (%)": pytest.approx(1.0)}
     s = distill.hinton_summary(runs)
-    assert list(s.errors) == HINTON and s.errors[HINTON[4]] == pytest.approx([2.0, 1.6])
-    assert s.teacher_gain[0] == pytest.approx(0.4) and s.teacher_gain[0] > s.teacher_gain[1]  # LS teacher better
-    assert s.student_loss[0] == pytest.approx(1.4 - 0.9)                                        # its student worse
-    assert s.teacher_lead[0] == pytest.approx(1.8 - 0.9)             # the student alone errs more than the teacher
-    assert s.student_sd == pytest.approx(0.4 / 2 ** 0.5)
+    errors = {name: [100 * (1 - a) for a in accs] for name, accs in accuracy.items()}
+    assert list(s.errors) == HINTON and s.errors[HINTON[4]] == pytest.approx([2.0, 2.2, 1.8])
+    # each comparison is signed so that > 0 is the paper's finding, with Welch's interval over the seeds
+    assert s.teacher_gain.difference == pytest.approx(0.4)                  # the LS teacher errs less
+    assert_interval(s.teacher_gain, errors[HINTON[0]], errors[HINTON[1]])
+    assert s.student_loss.difference == pytest.approx(1.6 - 1.2)            # its student errs more
+    assert_interval(s.student_loss, errors[HINTON[3]], errors[HINTON[2]])
+    assert s.teacher_lead.difference == pytest.approx(2.0 - 1.0)            # the student alone errs more
+    assert_interval(s.teacher_lead, errors[HINTON[4]], errors[HINTON[0]])
+    assert [c.verdict() for c in (s.teacher_gain, s.student_loss, s.teacher_lead)] == ["agrees"] * 3
+    assert not hasattr(s, "student_sd")
+    # the other way round, each finding differs
+    flipped = distill.HintonSummary(dict(zip(HINTON, [s.errors[HINTON[i]] for i in (1, 0, 3, 2)] + [[0.3, 0.4, 0.2]])))
+    assert [c.verdict() for c in (flipped.teacher_gain, flipped.student_loss, flipped.teacher_lead)] == [
+        "differs", "differs", "differs"]
+
+
+def test_hinton_summary_on_two_seeds_is_within_noise_where_two_standard_errors_agreed():
+    dropout, ls = [1.0, 0.8], [0.6, 0.4]
+    assert z2_would_agree(dropout, ls)                                      # 0.4 > 2 x 0.14
+    s = distill.HintonSummary(dict(zip(HINTON, [dropout, ls, [1.0, 1.0], [1.0, 1.0], [2.0, 2.0]])))
+    assert s.teacher_gain.difference == pytest.approx(0.4) and s.teacher_gain.df == pytest.approx(2.0)
+    assert_interval(s.teacher_gain, dropout, ls)                            # t(2) = 4.30: +-0.61
+    assert s.teacher_gain.verdict() == "within noise"
 
 
 def test_teacher_gamma_is_the_smoothness_index_of_the_teachers_training_logits(monkeypatch):
@@ -143,42 +163,108 @@ def test_teacher_gamma_is_the_smoothness_index_of_the_teachers_training_logits(m
     assert seen == ["train"]
 
 
+SEEDS = (0, 1, 2)
+
+
 def test_figure5_rows_put_every_curve_on_the_gamma_axis(monkeypatch):
-    gammas = {("hard", 1.0): 0.01, ("hard", 4.0): 0.3, ("ls", 1.0): 0.12}
+    # each seed's students are distilled from the teacher of their own seed: its gamma differs by seed
+    gammas = {**{(f"hard{s}", 1.0): 0.01 * (s + 1) for s in SEEDS},
+              **{(f"hard{s}", 4.0): 0.3 + 0.01 * s for s in SEEDS},
+              **{(f"ls{s}", 1.0): 0.12 + 0.01 * s for s in SEEDS}}
     monkeypatch.setattr(distill, "teacher_gamma", lambda teacher, t: gammas[(teacher.name, t)])
-    teachers = {0.0: fake_run(0.0, name="hard"), 0.1: fake_run(0.1, name="ls")}
-    curves = {"(1) teacher, LS alpha": list(teachers.items()),
-              "(2) student, LS alpha": [(0.0, fake_run(accuracy=0.80)), (0.1, fake_run(accuracy=0.82))],
-              "(3) student of hard teacher at T": [(1.0, fake_run(accuracy=0.81)), (4.0, fake_run(accuracy=0.85))],
-              "(4) student of LS teacher, T = 1": [(0.1, fake_run(accuracy=0.79))]}
+    teachers = {(a, s): fake_run(a, s, name=f"{'ls' if a else 'hard'}{s}") for a in (0.0, 0.1) for s in SEEDS}
+
+    def points(knob_accuracies):
+        return [(k, fake_run(seed=s, accuracy=acc + (s - 1) / 500)) for k, acc in knob_accuracies for s in SEEDS]
+
+    curves = {"(1) teacher, LS alpha": [(a, t) for (a, _), t in teachers.items()],
+              "(2) student, LS alpha": points([(0.0, 0.80), (0.1, 0.82)]),
+              "(3) student of hard teacher at T": points([(1.0, 0.81), (4.0, 0.85)]),
+              "(4) student of LS teacher, T = 1": points([(0.1, 0.79)])}
     rows = distill.figure5_rows(curves, teachers)
-    assert [(r["curve"][:3], r["knob"], r["gamma"]) for r in rows] == [
-        ("(1)", 0.0, 0.0), ("(1)", 0.1, 0.1), ("(2)", 0.0, 0.0), ("(2)", 0.1, 0.1),
-        ("(3)", 1.0, 0.01), ("(3)", 4.0, 0.3), ("(4)", 0.1, 0.12)]
-    s = distill.figure5_summary(rows, spread=0.5)
+    assert [(r["curve"][:3], r["knob"], r["seed"], r["gamma"]) for r in rows] == [
+        *[("(1)", a, s, a) for a in (0.0, 0.1) for s in SEEDS], *[("(2)", a, s, a) for a in (0.0, 0.1) for s in SEEDS],
+        *[("(3)", T, s, gammas[(f"hard{s}", T)]) for T in (1.0, 4.0) for s in SEEDS],
+        *[("(4)", 0.1, s, gammas[(f"ls{s}", 1.0)]) for s in SEEDS]]
+    assert rows[-1]["accuracy"] == pytest.approx(79.2)
+    s = distill.figure5_summary(rows)
     assert (s.best2["knob"], s.best3["knob"], s.best4["knob"]) == (0.1, 4.0, 0.1)
-    assert s.distill_gain == pytest.approx((3.0, 2 * (0.5 ** 2 * 2) ** 0.5))      # one seed each: the given spread
-    assert s.distill_verdict == "agrees" and s.ls_teachers_verdict == "agrees"    # (4) is below (2)
+    assert s.best3["accuracy"] == pytest.approx(85.0) and s.best3["accuracies"] == pytest.approx([84.8, 85.0, 85.2])
+    assert s.best3["gamma"] == pytest.approx(0.31)                         # the mean over the seeds' teachers
+    assert s.distill_gain.difference == pytest.approx(3.0)                  # (3) above (2): the paper's finding
+    assert_interval(s.distill_gain, s.best3["accuracies"], s.best2["accuracies"])
+    assert s.ls_teacher_loss.difference == pytest.approx(3.0)               # (4) below (2): the paper's finding
+    assert_interval(s.ls_teacher_loss, s.best2["accuracies"], s.best4["accuracies"])
+    assert s.distill_gain.verdict() == s.ls_teacher_loss.verdict() == "agrees"
     assert distill.best_point(rows, "(5)") is None
 
 
-def test_best_point_takes_the_first_of_a_tie_and_ls_teachers_that_help_differ():
-    rows = [{"curve": "(2) s", "knob": k, "accuracy": a} for k, a in ((0.0, 80.0), (0.1, 81.0), (0.2, 81.0))]
-    assert distill.best_point(rows, "(2)")["knob"] == 0.1
-    better = distill.Figure5Summary({"accuracy": 80.0}, {"accuracy": 80.5}, {"accuracy": 83.0}, spread=0.5)
-    assert better.distill_verdict == "within noise" and better.ls_teachers_verdict == "differs"
-    assert distill.Figure5Summary({"accuracy": 80.0}, {"accuracy": 78.0}, None, 0.1).ls_teachers_verdict == "agrees"
+def test_best_point_averages_over_seeds_and_takes_the_first_of_a_tie():
+    per_knob = {0.0: [80.0, 80.0], 0.1: [84.0, 78.0], 0.2: [81.5, 81.5], 0.3: [81.0, 82.0]}
+    rows = [{"curve": "(2) s", "knob": k, "seed": s, "gamma": k + s / 100, "accuracy": a}
+            for k, accs in per_knob.items() for s, a in enumerate(accs)]
+    best = distill.best_point(rows, "(2)")
+    # knob 0.1 has the single best seed (84) but the lower mean (81); 0.3 ties 0.2 at 81.5 and comes later
+    assert best == {"curve": "(2) s", "knob": 0.2, "gamma": pytest.approx(0.205), "accuracy": pytest.approx(81.5),
+                    "accuracies": [81.5, 81.5]}
+
+
+def test_figure5_summary_verdicts_need_the_seeds_and_ls_teachers_that_help_differ():
+    best2, best4 = {"accuracies": [80.0, 80.2, 79.8]}, {"accuracies": [83.0, 83.2, 82.8]}
+    noisy3 = {"accuracies": [80.5, 81.0, 80.0]}                             # +0.5, but t-interval about +-1
+    s = distill.Figure5Summary(best2, noisy3, best4)
+    assert s.distill_gain.difference == pytest.approx(0.5) and s.distill_gain.verdict() == "within noise"
+    assert s.ls_teacher_loss.difference == pytest.approx(-3.0) and s.ls_teacher_loss.verdict() == "differs"
+    assert distill.Figure5Summary(best2, noisy3, None).ls_teacher_loss is None
+    worse3 = distill.Figure5Summary(best2, {"accuracies": [78.0, 78.2, 77.8]}, None)
+    assert worse3.distill_gain.verdict() == "differs"
+
+
+def followup_rows(table):
+    return [{"teacher alpha": a, "T": T, "seed": s, "student accuracy (%)": acc}
+            for T, hard, ls in table for a, accs in ((0.0, hard), (0.1, ls)) for s, acc in enumerate(accs)]
 
 
 def test_followup_summary_compares_the_ls_teachers_student_per_temperature():
-    rows = [{"teacher alpha": a, "T": T, "seed": s, "student accuracy (%)": acc}
-            for T, hard, ls in ((1.0, (70.0, 70.2), (71.0, 71.2)), (2.0, (70.0, 70.2), (68.0, 68.2)),
-                                (3.0, (70.0, 70.4), (70.1, 70.3)))
-            for a, accs in ((0.0, hard), (0.1, ls)) for s, acc in enumerate(accs)]
-    s = distill.followup_summary(rows, (0.0, 0.1), (1.0, 2.0, 3.0))
-    assert list(s.gaps) == [1.0, 2.0, 3.0] and s.gaps[2.0][0] == pytest.approx(-2.0)
+    table = [(1.0, (70.0, 70.2, 69.8), (71.0, 71.2, 70.8)),       # LS teacher's student better at T = 1
+             (2.0, (70.0, 70.2, 69.8), (68.0, 68.2, 67.8)),       # worse at T = 2
+             (3.0, (70.0, 70.4, 69.6), (70.1, 70.3, 69.9))]       # the same at T = 3, within noise
+    s = distill.followup_summary(followup_rows(table), (0.0, 0.1), (1.0, 2.0, 3.0))
+    assert list(s.gaps) == [1.0, 2.0, 3.0] and s.gaps[2.0].difference == pytest.approx(-2.0)
+    for T, hard, ls in table:
+        assert_interval(s.gaps[T], ls, hard)                        # LS teacher's student - hard teacher's
     assert s.first[0] == 1.0 and [T for T, _ in s.later] == [2.0, 3.0]
-    assert s.helps_first == "agrees" and s.hurts_later == ["agrees", "within noise"]
+    assert s.helps_first == "agrees"
+    # "hurts at every later T": T = 2 agrees, T = 3 straddles 0 (a wrongly negated interval would agree)
+    assert s.gaps[3.0].low < 0 < s.gaps[3.0].high
     assert s.later_verdict == "within noise"
-    assert distill.FollowupSummary({1.0: (0.0, 1.0), 2.0: (-3.0, 1.0), 3.0: (-2.0, 1.0)}).later_verdict == "agrees"
-    assert distill.FollowupSummary({1.0: (0.0, 1.0), 2.0: (-3.0, 1.0), 3.0: (2.0, 1.0)}).later_verdict == "differs"
+    hurts = distill.followup_summary(followup_rows(table[:2] + [(3.0, (70.0, 70.2, 69.8), (69.0, 69.2, 68.8))]),
+                                     (0.0, 0.1), (1.0, 2.0, 3.0))
+    assert hurts.later_verdict == "agrees"
+    helps = distill.followup_summary(followup_rows(table[:2] + [(3.0, (70.0, 70.2, 69.8), (71.0, 71.2, 70.8))]),
+                                     (0.0, 0.1), (1.0, 2.0, 3.0))
+    assert helps.later_verdict == "differs"
+    worse_first = distill.followup_summary(followup_rows([(1.0, table[0][2], table[0][1])]), (0.0, 0.1), (1.0,))
+    assert worse_first.helps_first == "differs"
+
+
+def test_followup_on_two_seeds_is_within_noise_where_two_standard_errors_agreed():
+    hard, ls = (70.0, 70.4), (69.2, 69.6)
+    assert z2_would_agree(hard, ls)                                 # 0.8 > 2 x 0.28
+    s = distill.followup_summary(followup_rows([(1.0, (70.0, 70.2), (71.0, 71.2)), (2.0, hard, ls)]),
+                                 (0.0, 0.1), (1.0, 2.0))
+    assert s.gaps[2.0].difference == pytest.approx(-0.8)
+    assert s.later_verdict == "within noise"                        # t(2): +-1.22
+
+
+def test_a_student_may_learn_from_a_teacher_that_saw_more_images_but_not_fewer():
+    from lsnb import profiles
+    teacher = profiles.fcn_config("cpu").with_(n_train=10000)
+    distill.check_teacher(teacher, teacher.with_(n_train=2000))          # the first 2,000 are among the 10,000
+    distill.check_teacher(teacher.with_(n_train=None), teacher.with_(n_train=2000))
+    with pytest.raises(ValueError, match="n_train: teacher 10000 vs student 20000"):
+        distill.check_teacher(teacher, teacher.with_(n_train=20000))
+    with pytest.raises(ValueError, match="n_train: teacher 10000 vs student None"):
+        distill.check_teacher(teacher, teacher.with_(n_train=None))
+    with pytest.raises(ValueError, match="n_val"):
+        distill.check_teacher(teacher, teacher.with_(n_val=100))

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from lsnb import data, geometry
+from welch import assert_interval
 
 
 def head_with(templates: torch.Tensor) -> nn.Linear:
@@ -153,26 +154,61 @@ def test_figure1_rows_project_the_seed_runs_per_alpha_and_split(features_are_inp
 
 
 def test_geometry_rows_measure_every_run_on_train_and_validation(features_are_inputs):
-    runs = {"A": network_runs(alphas=(0.0, 0.05, 0.1), seeds=(0,))}
+    runs = {"A": network_runs(alphas=(0.0, 0.05, 0.1), seeds=(0, 1))}
     rows = geometry.geometry_rows(runs, n=50)
-    assert [(r["model"], r["alpha"], r["split"]) for r in rows] == [
-        ("A", a, s) for a in (0.0, 0.05, 0.1) for s in ("train", "validation")]
-    ds, run = features_are_inputs, runs["A"][1]
-    assert rows[3] == {"model": "A", "alpha": 0.05, "split": "validation",
+    assert [(r["model"], r["alpha"], r["seed"], r["split"]) for r in rows] == [
+        ("A", a, seed, s) for a in (0.0, 0.05, 0.1) for seed in (0, 1) for s in ("train", "validation")]
+    ds, run = features_are_inputs, runs["A"][3]
+    assert (run.config.alpha, run.config.seed) == (0.05, 1)
+    assert rows[7] == {"model": "A", "alpha": 0.05, "seed": 1, "split": "validation",
                        **geometry.geometry_numbers(ds.val.x[:50], ds.val.y[:50], run.model.head, (0, 1, 8))}
 
 
-def test_alpha_ratios_divide_the_value_at_alpha_by_the_value_without():
-    rows = [{"model": m, "alpha": a, "split": s, "nc1": v, "wrong_template_spread": 2 * v, "projection_scale": 1.0}
+def geometry_table(seed_offsets=(0.0, 0.1)):
+    """Rows of two networks; per seed, nc1 is ``base + offset`` at alpha 0, ``base / 2 + offset`` at 0.1 and
+    ``3 base + offset`` at 0.2 (the train split adds 10); the spread is twice nc1; the scale is 1 on seed 0
+    and 2 on seed 1 whatever alpha."""
+    rows = [{"model": m, "alpha": a, "seed": seed, "split": s, "nc1": v + off, "wrong_template_spread": 2 * (v + off),
+             "projection_scale": 1.0 + seed}
             for m, base in (("A", 1.0), ("B", 4.0)) for a, v in ((0.0, base), (0.1, base / 2), (0.2, base * 3))
-            for s in ("train", "validation")]
-    rows = [dict(r, nc1=r["nc1"] + (10 if r["split"] == "train" else 0)) for r in rows]
+            for seed, off in enumerate(seed_offsets) for s in ("train", "validation")]
+    return [dict(r, nc1=r["nc1"] + (10 if r["split"] == "train" else 0)) for r in rows]
+
+
+def test_alpha_ratios_divide_the_mean_at_alpha_by_the_mean_without():
+    rows = geometry_table()
     ratios = geometry.alpha_ratios(rows, 0.1)
     assert list(ratios) == ["nc1", "wrong_template_spread", "projection_scale"]
-    assert ratios["nc1"] == {"A": pytest.approx(0.5), "B": pytest.approx(0.5)}
+    # means over the seeds first: (0.5 + 0.6) / 2 over (1.0 + 1.1) / 2, not the mean of the seeds' ratios
+    assert ratios["nc1"] == {"A": pytest.approx(0.55 / 1.05), "B": pytest.approx(2.05 / 4.05)}
     assert ratios["projection_scale"] == {"A": 1.0, "B": 1.0}
-    assert geometry.alpha_ratios(rows, 0.2)["wrong_template_spread"] == {"A": pytest.approx(3.0), "B": pytest.approx(3.0)}
-    assert geometry.alpha_ratios(rows, 0.1, split="train")["nc1"]["A"] == pytest.approx(10.5 / 11)
+    assert geometry.alpha_ratios(rows, 0.2)["wrong_template_spread"] == {"A": pytest.approx(3.05 / 1.05),
+                                                                         "B": pytest.approx(12.05 / 4.05)}
+    assert geometry.alpha_ratios(rows, 0.1, split="train")["nc1"]["A"] == pytest.approx(10.55 / 11.05)
+
+
+def test_alpha_comparisons_are_hard_minus_ls_over_seeds():
+    rows = geometry_table((0.0, 0.1, -0.1))
+    comparisons = geometry.alpha_comparisons(rows, 0.1)
+    assert list(comparisons) == ["nc1", "wrong_template_spread", "projection_scale"]
+    assert list(comparisons["nc1"]) == ["A", "B"]
+
+    def values(model, alpha, number, split="validation"):
+        return [r[number] for r in rows if (r["model"], r["alpha"], r["split"]) == (model, alpha, split)]
+
+    for number in geometry.GEOMETRY_NUMBERS:
+        for m in ("A", "B"):
+            assert_interval(comparisons[number][m], values(m, 0.0, number), values(m, 0.1, number))
+    # label smoothing at 0.1 halves nc1 (> 0: the paper's reading); at 0.2 it triples it
+    assert comparisons["nc1"]["A"].difference == pytest.approx(0.5)
+    assert comparisons["nc1"]["B"].difference == pytest.approx(2.0)
+    assert comparisons["nc1"]["A"].verdict() == "agrees"
+    assert geometry.alpha_comparisons(rows, 0.2)["nc1"]["A"].verdict() == "differs"
+    # the scale does not move with alpha, only with the seed: within noise
+    assert comparisons["projection_scale"]["A"].difference == 0.0
+    assert comparisons["projection_scale"]["A"].verdict() == "within noise"
+    train = geometry.alpha_comparisons(rows, 0.1, split="train")["nc1"]["A"]
+    assert_interval(train, values("A", 0.0, "nc1", "train"), values("A", 0.1, "nc1", "train"))
 
 
 def test_projection_figure_draws_a_row_per_network_and_triple(features_are_inputs):
@@ -182,5 +218,9 @@ def test_projection_figure_draws_a_row_per_network_and_triple(features_are_input
     rows = geometry.figure1_rows({"A": network_runs(), "B": network_runs(seed=3)}, (0.0, 0.1), seed=0, n=30)
     fig = plots.projection_figure(rows)
     assert len(fig.axes) == 4 * len(rows) == 12
-    assert fig.axes[0].get_ylabel() == "A\nfashion_mnist" and fig.axes[1].get_title() == "validation, alpha=0"
+    assert fig.axes[1].get_title() == "validation, α = 0" and fig.axes[6].get_title() == "train, α = 0.1"
+    # each row is a sub-figure headed by its network, dataset and classes; a network's second triple says so
+    assert [sub._suptitle.get_text() for sub in fig.subfigs] == [
+        "A on fashion_mnist: T-shirt/top, Trouser, Bag", "B on fashion_mnist: T-shirt/top, Trouser, Bag",
+        "B on fashion_mnist, two similar classes and a third: Shirt, T-shirt/top, Sneaker"]
     plots.plt.close(fig)

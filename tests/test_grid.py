@@ -98,3 +98,17 @@ def test_a_grid_killed_mid_training_resumes_to_the_same_runs(folder, tmp_path, o
     sequential = grid.train_many(cfgs, runs_dir=tmp_path / "seq", device="cpu", workers=1)
     assert_same_runs(sequential, resumed)
     assert all(len(r.history) == 60 for r in resumed)
+
+
+def test_batched_units_through_local_processes(folder, tmp_path, one_thread, monkeypatch):
+    """batched=2: the four same-architecture configs go to the workers as two batched models, the student
+    alone after them; all of it in the store runs_dir/batched, and close to the normal runs (fp32)."""
+    monkeypatch.setenv("LSNB_PRECISION", "fp32")  # the spawned workers inherit it
+    cfgs = grid_configs(folder)
+    pool = grid.train_many(cfgs, runs_dir=tmp_path, device="cpu", workers=2, threads=1, batched=2)
+    assert [r.metrics.get("batched") for r in pool] == [2, 2, 2, 2, None, 2]
+    assert {r.path.parent for r in pool} == {tmp_path / "batched"}
+    sequential = grid.train_many(cfgs, runs_dir=tmp_path / "seq", device="cpu", workers=1)
+    for b, s in zip(pool, sequential):
+        for x, y in zip(weights(b.model), weights(s.model)):
+            torch.testing.assert_close(x, y, rtol=1e-5, atol=1e-5)

@@ -195,3 +195,29 @@ def test_two_class_subset_is_balanced_and_deterministic():
         info.two_class_subset(split, (3, 7), 21)
     with pytest.raises(ValueError, match="two different"):
         info.two_class_subset(split, (3, 3), 20)
+
+
+def test_figure6_rows_follow_every_seed_and_are_kept_in_the_run_folder(tiny, tmp_path, monkeypatch):
+    from lsnb import runs, train
+    cfg, _ = tiny
+    trained = {label: [train.train(cfg.with_(alpha=a, seed=s, snapshots=2), runs_dir=tmp_path, progress=False)
+                       for s in (0, 1)] for label, a in (("hard", 0.0), ("LS", 0.1))}
+    over, by_l = info.figure6_rows(trained, (0, 1), 8, 4, (2, 4))
+    assert {(r["training"], r["seed"]) for r in over} == {(lab, s) for lab in ("hard", "LS") for s in (0, 1)}
+    assert len(over) == 4 * len(runs.snapshots(trained["hard"][0]))
+    assert {r["source"] for r in by_l} == {"hard", "LS", "control, true I = log 2"}
+    assert sorted({r["L"] for r in by_l}) == [2, 4]
+    assert all(0 <= r["mi"] <= math.log(8) + 1e-9 for r in over + by_l)
+    # computed once: a second call reads the rows from the run folders (no network runs again)
+    assert (trained["hard"][0].path / "figure6").is_dir()
+    monkeypatch.setattr(info, "logit_gaps", lambda *a, **k: pytest.fail("recomputed"))
+    assert info.figure6_rows(trained, (0, 1), 8, 4, (2, 4)) == (over, by_l)
+
+
+def test_log2_control_comes_down_to_log2_as_l_grows():
+    rows = info.log2_control(400, (4, 16, 64))
+    excess = [r["mi"] - math.log(2) for r in rows]
+    assert excess[0] > excess[1] > excess[2] > 0
+    assert excess[2] < 0.02
+    with pytest.raises(ValueError, match="even"):
+        info.log2_control(7, (4,))

@@ -36,9 +36,38 @@ def test_parameters_cell(chapter):
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_launch_links_point_at_the_committed_notebook(chapter):
-    text = (ROOT / "notebooks" / f"{chapter}.md").read_text()
-    links = re.findall(r"https://colab\.research\.google\.com/github/\S+?\.ipynb", text)
-    assert links and all(link.endswith(f"/notebooks/{chapter}.ipynb") for link in links)
+    """The banner's Colab/Kaggle links are made by lsnb.book from _config.yml for this chapter's own notebook."""
+    from lsnb import book
+    repo = book.repository(ROOT / "_config.yml")
+    links = book.launch_links(chapter, repo)
+    urls = re.findall(r"\]\((\S+?)\)", links)
+    assert len(urls) == 3 and all(url.endswith(f"/notebooks/{chapter}.ipynb") for url in urls)
+    assert urls[0].startswith("https://colab.research.google.com/github/")
+    assert all(repo["url"].split("github.com/")[1] + "/blob/" + repo["branch"] in url for url in urls)
+    source = (ROOT / "notebooks" / f"{chapter}.md").read_text()
+    assert f'glue_banner(setup, "{chapter}"' in source, "the chapter must glue its own banner"
+    assert source.index("{glue:md} chapter_banner") < source.index("{code-cell}"), "the banner opens the page"
+
+
+URL = re.compile(r"https?://[^\s\"'<>)\]]+")
+
+
+@pytest.mark.parametrize("suffix", [".md", ".ipynb"])
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_a_notebook_names_no_repository_but_the_one_in_config(chapter, suffix):
+    """_config.yml's repository.url is the one place the repository is written down: launch links are made
+    from it (lsnb.book.launch_links), so no notebook carries a Colab/Kaggle link, and the one URL a notebook
+    must spell out, its `%pip install` line for Colab, names that repository."""
+    repo = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"].rstrip("/")
+    path = ROOT / "notebooks" / f"{chapter}{suffix}"
+    nb = jupytext.read(path) if suffix == ".md" else nbformat.read(path, as_version=4)
+    urls = URL.findall("\n".join(c.source for c in nb.cells))
+    assert not [u for u in urls if "colab.research.google.com" in u or "kaggle.com" in u], \
+        "launch links come from lsnb.book.launch_links (the banner), not from the notebook"
+    github = [u for u in urls if "github.com" in u]
+    assert github, "the %pip install line names the repository"
+    assert all(u.rstrip("/") == repo or u.startswith(repo + "/") for u in github), \
+        f"{chapter}{suffix} names {github}, but _config.yml's repository is {repo}"
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
@@ -66,7 +95,7 @@ def test_a_chapter_defines_no_function_and_keeps_its_cells_short(chapter):
 
 def test_every_chapter_is_in_the_toc_and_has_a_golden_notebook():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    files = [c.get("file") for part in toc["parts"] for c in part["chapters"]]  # the GPU edition part is a glob
     for chapter in CHAPTERS:
         assert f"book/chapters/{chapter}" in files
         assert (ROOT / "tests" / "golden" / f"{chapter}.ipynb").exists(), "run `make golden`"

@@ -21,8 +21,8 @@ def test_bad_parameters_name_the_parameter(kwargs, name):
 
 
 def test_unknown_profile_lists_the_choices():
-    with pytest.raises(ValueError, match=r"profile='gpu' is unknown: use one of smoke, cpu, paper"):
-        chapters.setup("gpu")
+    with pytest.raises(ValueError, match=r"profile='tpu' is unknown: use one of smoke, cpu, gpu, paper"):
+        chapters.setup("tpu")
 
 
 def test_error_message_is_one_line():
@@ -85,6 +85,36 @@ def test_every_profile_config_builds_and_takes_training_steps(profile, builder):
         opt.step()
     assert all(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
     assert model.features(prepare_batch(x, cfg.augment, False, None)).shape == (8, model.head.in_features)
+
+
+def test_gpu_profile_trains_the_papers_networks_with_seeds_for_every_verdict():
+    """The `gpu` profile (GPU edition): AlexNet and ResNet-56 on CIFAR-10, ResNet-56 -> AlexNet for Figure 5, a
+    Transformer-base on the offline en_de corpus, a Hinton teacher trained longer than its student, 3 seeds."""
+    p = profiles.get_profile("gpu")
+    assert profiles.alexnet_config("gpu").dataset == profiles.resnet_config("gpu").dataset == "cifar10"
+    assert profiles.resnet_config("gpu").model_kwargs["depth"] == 56
+    ds = chapters.distillation_setup("gpu")
+    assert (ds.teacher().model, ds.teacher().model_kwargs["depth"], ds.student().model) == ("resnet", 56, "alexnet")
+    assert ds.teacher().dataset == ds.student().dataset == "cifar10"
+    assert ds.hinton_teacher().epochs > ds.hinton_student().epochs
+    assert ds.hinton_teacher().model_kwargs["hidden"] == (1200, 1200)
+    assert p.seeds >= 3 and ds.followup_seeds >= 3
+    t = profiles.transformer_config("gpu")
+    assert t.dataset == "en_de" and t.model_kwargs["d_model"] == 512 and t.model_kwargs["layers"] == 6
+    assert 1.0 in p.translation.temperatures and set(ds.followup_temperatures) <= set(ds.temperatures)
+
+
+def test_gpu_profile_reads_an_offline_cifar10_copy_from_the_environment():
+    """LSNB_CIFAR10 names the `gpu` profile's CIFAR-10 (an imagefolder copy on a machine without network)."""
+    import os
+    import subprocess
+    import sys
+    code = ("from lsnb import chapters, profiles; ds = chapters.distillation_setup('gpu'); "
+            "print(profiles.alexnet_config('gpu').dataset, profiles.resnet_config('gpu').dataset, ds.teacher().dataset,"
+            " ds.student().dataset, profiles.fcn_config('gpu').dataset)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "LSNB_CIFAR10": "imagefolder:data/cifar10-jpeg"}).stdout.split()
+    assert out == ["imagefolder:data/cifar10-jpeg"] * 4 + ["fashion_mnist"]
 
 
 def test_paper_resnet_drops_the_learning_rate_near_epochs_91_and_136_of_182():

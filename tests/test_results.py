@@ -1,19 +1,28 @@
+import json
+
 import pytest
 
-from lsnb import results
+from lsnb import editions, results
 from lsnb.results import Claim
+from lsnb.stats import RULE
+
+META = {"profile": "cpu", "hardware": "CPU AMD EPYC, 2 cores, torch 2.14.1, fp32", "seeds": 3, "epochs": None,
+        "wall_s": 204.0}
 
 
 def test_scorecard_lists_every_claim_of_every_chapter(tmp_path):
     results.write_chapter_results("02_b", "2. B", "profile='cpu'", [Claim("c2", "p2", "o2", "differs", "why")], {},
                                   tmp_path)
     results.write_chapter_results("01_a", "1. A", "profile='smoke'", [Claim("c|1", "p1", "o1", "agrees")],
-                                  {"x": [1, 2]}, tmp_path)
+                                  {"x": [1, 2]}, tmp_path, meta={**META, "profile": "smoke"})
     text = results.render_scorecard(tmp_path)
     assert text.index("## 1. A") < text.index("## 2. B")
-    assert "| c\\|1 | p1 | o1 | agrees |" in text
-    assert "| c2 | p2 | o2 | differs (why) |" in text
-    assert "Run: profile='smoke'" in text
+    assert "| claim | paper | this build |" in text and "GPU edition" not in text
+    assert "| c\\|1 | p1 | **agrees** — o1 |" in text
+    assert "| c2 | p2 | **differs** — o2 (why) |" in text
+    assert "| run | profile='smoke' |" in text and "| profile | smoke |" in text and "| wall time | 3.4 min |" in text
+    assert "| profile | not recorded |" in text  # chapter B wrote no meta
+    assert RULE in text  # the verdict rule is stated
 
 
 def test_claim_verdicts_are_checked():
@@ -26,17 +35,80 @@ def test_cli(tmp_path, capsys):
     assert "execute the chapters first" in capsys.readouterr().err
     results.write_chapter_results("01_a", "1. A", "s", [Claim("c", "p", "o", "agrees")], {}, tmp_path)
     assert results.main([str(tmp_path), str(tmp_path / "out.md")]) == 0
-    assert "| c | p | o | agrees |" in (tmp_path / "out.md").read_text()
-    assert results.main([]) == 2
+    assert "| c | p | **agrees** — o |" in (tmp_path / "out.md").read_text()
+    assert results.main([str(tmp_path), str(tmp_path / "out.md"), "--edition", str(tmp_path / "none")]) == 0
+    assert "| c | p | — | **agrees** — o |" in (tmp_path / "out.md").read_text()
+    (tmp_path / "broken").mkdir()  # an edition folder without its manifest fails loudly
+    assert results.main([str(tmp_path), str(tmp_path / "out.md"), "--edition", str(tmp_path / "broken")]) == 1
+    assert "holds no manifest.json" in capsys.readouterr().err
+    assert results.main([]) == 2 and results.main([str(tmp_path), "x.md", "--edition"]) == 2
 
 
-def test_verdicts_weigh_differences_against_seed_noise():
-    from lsnb.metrics import difference_and_noise
-    diff, noise = difference_and_noise([1.0, 1.2, 1.1], [0.5, 0.7, 0.6])
-    assert diff == pytest.approx(0.5) and noise == pytest.approx(2 * (2 * 0.01 / 3) ** 0.5)
-    assert results.verdict(diff, noise) == "agrees" and results.verdict(-diff, noise) == "differs"
-    assert results.verdict(0.05, noise) == "within noise"
-    # single values borrow a spread measured elsewhere; without one the margin is 0
-    assert difference_and_noise([2.0], [1.0], spread=1.0) == pytest.approx((1.0, 2 * 2 ** 0.5))
-    assert difference_and_noise([2.0], [1.0]) == (1.0, 0.0)
-    Claim("c", "p", "o", "within noise")
+# ----------------------------------------------------------------------------- paper | GPU edition | this build
+
+GPU_META = {"profile": "gpu", "hardware": "GPU NVIDIA H200, CUDA 13.0, torch 2.14.1, bf16", "seeds": 3,
+            "epochs": None, "wall_s": 290.0}
+GPU_ENV = {"gpu": "NVIDIA H200", "gpu_count": 1, "torch": "2.14.1", "cuda": "13.0", "cudnn": 91000,
+           "python": "3.11.7", "cpu": "test CPU", "cpu_cores": 16, "platform": "Linux"}
+
+
+def hand_made_edition(folder, chapters: dict, *, profile="gpu", commit=None) -> dict:
+    """An edition written by the real :func:`lsnb.editions.write_edition` from hand-made executed chapters:
+    ``chapters`` is ``{name: (title, [Claim], meta)}``; the manifest's commit is set to ``commit`` afterwards."""
+    import nbformat
+
+    executed = folder / "executed"
+    for name, (title, claims, meta) in chapters.items():
+        results.write_chapter_results(name, title, f"profile={profile!r}", claims, {}, executed / "results", meta=meta)
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f"# {title}")])
+        nb.metadata["papermill"] = {"parameters": {"profile": profile}, "duration": meta.get("wall_s", 1.0) + 5}
+        nbformat.write(nb, executed / f"{name}.ipynb")
+    path = editions.write_edition(executed, folder / "gpu", names=list(chapters), env=GPU_ENV)
+    manifest = json.loads(path.read_text())
+    if commit is not None:
+        manifest["commit"], manifest["dirty"] = commit, []
+        path.write_text(json.dumps(manifest))
+    return manifest
+
+
+def test_scorecard_sets_paper_gpu_edition_and_this_build_side_by_side(tmp_path):
+    build = tmp_path / "build"
+    results.write_chapter_results("01_a", "1. A", "profile='cpu'", [
+        Claim("shared claim", "paper says 1", "cpu 0.9", "within noise", "cpu: other data"),
+        Claim("build only", "paper says 2", "cpu 2", "agrees")], {}, build, meta=META)
+    hand_made_edition(tmp_path, {"01_a": ("1. A", [Claim("shared claim", "paper says 1", "gpu 1.1", "agrees"),
+                                                   Claim("edition only", "paper says 3", "gpu 3", "differs")],
+                                          GPU_META),
+                                 "02_b": ("2. B", [Claim("b claim", "paper b", "gpu b", "agrees")], GPU_META)})
+    text = results.render_scorecard(build, tmp_path / "gpu")
+    assert RULE in text
+    assert "| claim | paper | GPU edition | this build |" in text
+    assert ("| shared claim | paper says 1 | **agrees** — gpu 1.1 | **within noise** — cpu 0.9 (cpu: other data) |"
+            in text)
+    assert "| build only | paper says 2 | — | **agrees** — cpu 2 |" in text
+    assert "| edition only | paper says 3 | **differs** — gpu 3 | — |" in text
+    assert text.index("build only") < text.index("edition only")  # this build's order, then the edition's own
+    assert "| b claim | paper b | **agrees** — gpu b | — |" in text  # a chapter only the edition has
+    # each side's settings, from its results' "meta"
+    assert "| | GPU edition | this build |" in text
+    assert "| profile | gpu | cpu |" in text and "| seeds | 3 | 3 |" in text
+    assert f"| hardware | {GPU_META['hardware']} | {META['hardware']} |" in text
+    assert "| wall time | 4.8 min | 3.4 min |" in text
+    assert "| epochs | each network's profile schedule | each network's profile schedule |" in text
+    # where the edition came from
+    assert "Executed on the gpu profile by make book PROFILE=gpu on NVIDIA H200 with torch 2.14.1 and CUDA 13.0" in text
+
+
+def test_scorecard_says_when_there_is_no_gpu_edition(tmp_path):
+    results.write_chapter_results("01_a", "1. A", "s", [Claim("c", "p", "o", "agrees")], {}, tmp_path, meta=META)
+    text = results.render_scorecard(tmp_path, tmp_path / "no-edition")
+    assert "none has been produced yet" in text
+    assert "| c | p | — | **agrees** — o |" in text
+    assert "| | this build |" in text  # no settings column for an edition that does not exist
+
+
+def test_scorecard_warns_when_the_edition_is_from_other_code(tmp_path):
+    results.write_chapter_results("01_a", "1. A", "s", [Claim("c", "p", "o", "agrees")], {}, tmp_path / "b", meta=META)
+    hand_made_edition(tmp_path, {"01_a": ("1. A", [Claim("c", "p", "g", "agrees")], GPU_META)}, commit="f" * 40)
+    text = results.render_scorecard(tmp_path / "b", tmp_path / "gpu")
+    assert "```{warning}\nMade from commit ffffffffff, which this checkout does not have" in text
