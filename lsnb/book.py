@@ -177,8 +177,9 @@ def launch_links(chapter: str, repo: dict | None = None) -> str:
 
 SMOKE_WARNING = ("The `smoke` profile trains tiny networks on slices of the data for an epoch or two, only "
                  "to run every line of code in seconds. **Its numbers and verdicts mean nothing**: read them "
-                 "as a test of the code, never as a finding. The `cpu` profile (`make book`) and the `paper` "
-                 "profile (one GPU) produce results.")
+                 "as a test of the code, never as a finding. The `cpu` profile (`make book`), the `gpu` "
+                 "profile (one GPU; its GPU edition is part of every build) and the `paper` profile produce "
+                 "results.")
 
 
 def wall_time(seconds: float) -> str:

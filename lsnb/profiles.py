@@ -136,7 +136,7 @@ PROFILE_TABLE = {
         translation=TranslationProfile("en_de", (("d_model", 256), ("heads", 4), ("layers", 2), ("ffn", 1024)),
                                        epochs=1, n_train=30000, n_val=1000, n_test=500, batch_size=64, lr=7e-4,
                                        temperatures=(0.7, 1.0, 1.4)),
-        table2_augment=False, table2_n_train=2000, table2_epochs=(("FCN", 60), ("AlexNet", 25), ("ResNet", 25)),
+        table2_augment=False, table2_n_train=2000, table2_epochs=(("FCN", 40), ("AlexNet", 25), ("ResNet", 25)),
         sweep_models=("FCN",)),
     # One H100/H200-class GPU, each chapter in minutes, the whole book in about 25 (README: the estimate for a
     # Colab T4). The paper's networks: AlexNet and ResNet-56 on CIFAR-10 (GPU_CIFAR10: torchvision's copy, or an

@@ -179,3 +179,28 @@ def test_an_epochs_override_reaches_every_network_of_chapter_4():
             ds.student(teacher=ds.teacher(), temperature=2.0)]
     assert {c.epochs for c in nets} == {2}
     assert chapters.distillation_setup("cpu").hinton_teacher().epochs == profiles.get_profile("cpu").distill.hinton_teacher_epochs
+
+
+@pytest.mark.parametrize("profile", profiles.PROFILES)
+def test_every_distillation_student_may_learn_from_its_teacher(profile):
+    """The Hinton students (a transfer set among the teachers' images) and the Figure 5 students pass the
+    teacher check that training applies, on every profile."""
+    from lsnb import chapters, distill
+    ds = chapters.distillation_setup(profile)
+    for teacher in (ds.hinton_teacher(alpha=0.0, seed=0), ds.hinton_ls_teacher(alpha=0.1, seed=0)):
+        distill.check_teacher(teacher, ds.hinton_student(teacher=teacher, temperature=20.0, seed=0))
+    fig5 = ds.teacher(alpha=0.0, seed=0)
+    distill.check_teacher(fig5, ds.student(teacher=fig5, temperature=1.0, seed=0))
+
+
+def test_cpu_table2_networks_train_in_the_over_confident_regime():
+    """Chapter 3 needs over-confident hard-target networks: on cpu, Table 2's networks memorise a small
+    subset without augmentation or dropout; on gpu and paper they keep the paper's recipes."""
+    for name in profiles.TABLE2_MODELS:
+        cfg = profiles.table2_config(name, "cpu")
+        assert cfg.augment == "none" and cfg.n_train == 2000
+        assert dict(cfg.model_args).get("dropout", 0.0) == 0.0
+        for other in ("gpu", "paper"):
+            assert profiles.table2_config(name, other) == profiles.TABLE2_MODELS[name](other)
+    with pytest.raises(ValueError, match="not a Table 2 network"):
+        profiles.table2_config("VGG", "cpu")
