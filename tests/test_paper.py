@@ -124,9 +124,19 @@ def test_calibration_claims():
     numbers["AlexNet"]["ls"] = [0.025, 0.026, 0.024]
     assert [c.verdict for c in paper.calibration_claims(setup_on("paper"), Table3Summary(numbers), runs)] == [
         "agrees"] * 4
-    # one network whose fitted T scatters around 1 leaves the first claim within noise
+    # one network whose fitted T scatters around 1 leaves the first claim within noise, and the others are
+    # judged on the over-confident network alone, naming the one left out
     numbers["AlexNet"]["T"] = [1.0, 1.4, 0.8]
-    assert paper.calibration_claims(setup_on("paper"), Table3Summary(numbers), runs)[0].verdict == "within noise"
+    numbers["AlexNet"]["ls"] = [0.5, 0.6, 0.7]      # would differ, but AlexNet is outside the regime
+    claims = paper.calibration_claims(setup_on("paper"), Table3Summary(numbers), runs)
+    assert [c.verdict for c in claims] == ["within noise", "agrees", "agrees", "agrees"]
+    assert all("left out, not over-confident: AlexNet" in c.ours for c in claims[1:])
+    assert "AlexNet" not in claims[2].ours.split(";")[0]
+    # no network in the regime: the claims that need it are not comparable
+    numbers["ResNet"]["T"] = [0.9, 1.0, 1.1]
+    claims = paper.calibration_claims(setup_on("paper"), Table3Summary(numbers), runs)
+    assert [c.verdict for c in claims[1:]] == ["not comparable"] * 3
+    assert all("no network is over-confident here" in c.ours for c in claims[1:])
 
 
 def translation_summary():
