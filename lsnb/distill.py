@@ -235,6 +235,7 @@ class Figure5Summary:
     best2: dict
     best3: dict
     best4: dict | None
+    teacher_lead: Comparison | None = None  # the hard-target teacher over the student trained alone (> 0: ahead)
 
     @property
     def distill_gain(self) -> Comparison:
@@ -249,8 +250,15 @@ class Figure5Summary:
 
 
 def figure5_summary(rows: list) -> Figure5Summary:
-    """:class:`Figure5Summary` of :func:`figure5_rows`."""
-    return Figure5Summary(best_point(rows, "(2)"), best_point(rows, "(3)"), best_point(rows, "(4)"))
+    """:class:`Figure5Summary` of :func:`figure5_rows`, with the hard-target teacher's lead over the
+    student trained on hard labels (curve (1) against curve (2) at alpha = 0, per seed): the setting
+    distillation needs."""
+    def at_zero(curve):
+        return [r["accuracy"] for r in sorted(rows, key=lambda r: r["seed"])
+                if r["curve"].startswith(curve) and r["knob"] == 0.0]
+    teachers, students = at_zero("(1)"), at_zero("(2)")
+    lead = compare(teachers, students) if teachers and students else None
+    return Figure5Summary(best_point(rows, "(2)"), best_point(rows, "(3)"), best_point(rows, "(4)"), lead)
 
 
 @dataclass(frozen=True)

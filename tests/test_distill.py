@@ -268,3 +268,13 @@ def test_a_student_may_learn_from_a_teacher_that_saw_more_images_but_not_fewer()
         distill.check_teacher(teacher, teacher.with_(n_train=None))
     with pytest.raises(ValueError, match="n_val"):
         distill.check_teacher(teacher, teacher.with_(n_val=100))
+
+
+def test_figure5_summary_measures_the_teachers_lead_over_the_student_alone():
+    rows = [{"curve": c, "knob": 0.0, "seed": s, "gamma": 0.0, "accuracy": a}
+            for c, accs in (("(1) teacher, LS alpha", [80.0, 80.5, 79.5]), ("(2) student, LS alpha", [84.0, 84.2, 83.8]))
+            for s, a in enumerate(accs)]
+    rows += [{"curve": "(3) student of hard teacher at T", "knob": 1.0, "seed": s, "gamma": 0.1, "accuracy": 78.0 + s}
+             for s in range(3)]
+    s = distill.figure5_summary(rows)
+    assert s.teacher_lead.difference == pytest.approx(80.0 - 84.0) and s.teacher_lead.verdict() == "differs"
