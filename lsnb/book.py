@@ -117,15 +117,10 @@ def data_table(frame: pd.DataFrame, caption: str = "") -> Table:
     return Table(f, caption)
 
 
-def claims_frame(claims) -> pd.DataFrame:
-    """The paper-vs-this-book rows that close a chapter, as a DataFrame (one row per claim)."""
-    return pd.DataFrame([{"claim": c.claim, "paper": c.paper, "this book": c.ours,
-                          "verdict": c.verdict + (f" ({c.note})" if c.note else "")} for c in claims])
-
-
 def claims_table(claims) -> Table:
     """The paper-vs-this-book table that closes a chapter, shown whole (:func:`data_table`)."""
-    return data_table(claims_frame(claims))
+    return data_table(pd.DataFrame([{"claim": c.claim, "paper": c.paper, "this book": c.ours,
+                                     "verdict": c.verdict + (f" ({c.note})" if c.note else "")} for c in claims]))
 
 
 # ----------------------------------------------------------------------------- repository and launch links

@@ -231,6 +231,7 @@ class DistillationSetup:
     mi_samples: int
     mi_classes: tuple
     mi_sample_counts: tuple
+    mi_augment: str | None = None    # Figure 6's noise (None: each teacher's training augmentation)
 
 
 HINTON_TEMPERATURE = 20.0        # Hinton et al. (2015) distil the MNIST student at T = 20
@@ -254,15 +255,16 @@ def distillation_setup(profile: str, dataset: str | None = None, epochs: int | N
     d = p.distill
     fcn = functools.partial(fcn_config, profile, dataset=dataset, epochs=epochs or d.hinton_teacher_epochs)
     def hinton_student(**kwargs):  # on the first hinton_student_n_train of the teachers' images (None: all)
-        cfg = student_config(profile, dataset=dataset, epochs=epochs, **kwargs)
+        cfg = student_config(profile, dataset=dataset, epochs=epochs or d.hinton_student_epochs, **kwargs)
         return cfg.with_(n_train=d.hinton_student_n_train or cfg.n_train)
 
     pair_dataset = d.dataset or dataset or p.dataset
     student_recipe = {"fcn": student_config, "alexnet": alexnet_student}[d.student]
 
     def teacher(**kwargs):
-        return resnet_config(profile, dataset=pair_dataset, depth=d.teacher_depth, epochs=epochs or d.teacher_epochs,
-                             **kwargs).with_(snapshots=d.snapshots)
+        cfg = resnet_config(profile, dataset=pair_dataset, depth=d.teacher_depth, epochs=epochs or d.teacher_epochs,
+                            **kwargs).with_(snapshots=d.snapshots)
+        return cfg.with_(augment=d.teacher_augment) if d.teacher_augment else cfg
 
     def student(**kwargs):  # the teacher's training images, so that its logits are the targets
         return student_recipe(profile, dataset=pair_dataset, epochs=epochs, **kwargs).with_(n_train=p.conv_n_train)
@@ -273,7 +275,7 @@ def distillation_setup(profile: str, dataset: str | None = None, epochs: int | N
         hinton_temperature=HINTON_TEMPERATURE, followup_alphas=FOLLOWUP_ALPHAS,
         followup_temperatures=d.followup_temperatures, followup_seeds=d.followup_seeds,
         mi_examples=d.mi_examples, mi_samples=d.mi_samples, mi_classes=MI_CLASSES,
-        mi_sample_counts=d.mi_sample_counts)
+        mi_sample_counts=d.mi_sample_counts, mi_augment=d.mi_augment)
 
 
 def hinton_runs(ds: DistillationSetup, alpha: float, seeds, runs_dir=None) -> dict:

@@ -113,12 +113,6 @@ def teacher_config(student_config, runs_dir: Path):
 
 # ----------------------------------------------------------------------------- chapter 4's experiments
 
-def error_rows(runs: dict) -> list:
-    """Test error (%) of every run of every network (``{network: runs}``): one row per run."""
-    return [{"network": name, "seed": r.config.seed, "test error (%)": 100 * (1 - r.metrics["test_accuracy"])}
-            for name, rs in runs.items() for r in rs]
-
-
 @dataclass(frozen=True)
 class HintonSummary:
     """The Hinton et al. experiment (sec. 4): test errors (%) per seed of its five networks, in the

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from .metrics import mean_and_spread
-from .runs import load_data, predict
+from .runs import derived, load_data, predict
 from .stats import compare
 
 
@@ -195,8 +195,7 @@ def figure1_rows(runs: dict, alphas, seed: int, n: int = N_EXAMPLES) -> list:
             for a in alphas:
                 r = next(r for r in rs if r.config.alpha == a and r.config.seed == seed)
                 for split_name, split in (("train", ds.train), ("validation", ds.val)):
-                    features, labels = penultimate(r, split, n)
-                    panels.append(project_classes(features, labels, r.model.head, triple))
+                    panels.append(_projection(r, split_name, split, n, triple))
                     titles.append(f"{split_name}, alpha={a:g}")
             rows.append(ProjectionRow(f"{name}\n{ds.name}", tuple(ds.classes[c] for c in triple), tuple(panels),
                                       tuple(titles)))
@@ -212,10 +211,33 @@ def geometry_rows(runs: dict, n: int = N_EXAMPLES) -> list:
         triple = class_triples(ds)[0]
         for r in rs:
             for split_name, split in (("train", ds.train), ("validation", ds.val)):
-                features, labels = penultimate(r, split, n)
                 rows.append({"model": name, "alpha": r.config.alpha, "seed": r.config.seed, "split": split_name,
-                             **geometry_numbers(features, labels, r.model.head, triple)})
+                             **_numbers(r, split_name, split, n, triple)})
     return rows
+
+
+# A finished run's projections and numbers are kept in its folder (lsnb.runs.derived): a warm rebuild of
+# chapter 2 reads them instead of passing thousands of images through every network again. The names say
+# what the numbers depend on; _VERSION changes when the method does.
+_VERSION = 1
+
+
+def _key(split_name: str, n: int, classes) -> str:
+    return f"{split_name}_n{n}_c{'-'.join(str(int(c)) for c in classes)}_v{_VERSION}"
+
+
+def _projection(run, split_name: str, split, n: int, classes) -> Projection:
+    def compute():
+        p = project_classes(*penultimate(run, split, n), run.model.head, classes)
+        return {"points": p.points.tolist(), "labels": p.labels.tolist(), "templates": p.templates.tolist()}
+    blob = derived(run, "geometry", "projection_" + _key(split_name, n, classes), compute)
+    return Projection(torch.tensor(blob["points"]), torch.tensor(blob["labels"]), torch.tensor(blob["templates"]),
+                      tuple(int(c) for c in classes))
+
+
+def _numbers(run, split_name: str, split, n: int, classes) -> dict:
+    return derived(run, "geometry", "numbers_" + _key(split_name, n, classes),
+                   lambda: geometry_numbers(*penultimate(run, split, n), run.model.head, classes))
 
 
 GEOMETRY_NUMBERS = ("nc1", "wrong_template_spread", "projection_scale")

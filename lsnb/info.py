@@ -78,7 +78,6 @@ import torch
 from . import runs
 from .data import prepare_batch
 from .runs import evaluating
-from .store import atomic_write_json, read_json
 
 _CHUNK_ELEMENTS = 1 << 22      # samples x examples per logsumexp block (32 MiB of float64)
 
@@ -259,31 +258,46 @@ def logit_gaps(model: torch.nn.Module, x_uint8: torch.Tensor, augment: str, n_sa
 
 
 def _cached(run, name: str, compute) -> list:
-    """Rows kept in the run's folder under ``figure6/<name>.json``: a finished run's estimates are computed
-    once, like its logits (a warm rebuild of the book does not redo them)."""
-    path = run.path / "figure6" / f"{name}.json"
-    if path.exists():
-        return read_json(path)
-    rows = compute()
-    atomic_write_json(path, rows)
-    return rows
+    """Rows kept in the run's folder under ``figure6/<name>.json`` (:func:`lsnb.runs.derived`)."""
+    return runs.derived(run, "figure6", name, compute)
 
 
-def information_over_training(run, classes, n_examples: int, n_samples: int, seed: int = 0, device=None) -> list:
+def noise(run, augment: str | None = None) -> str:
+    """The augmentation whose randomness Figure 6 measures for ``run``: ``augment``, or (None) the run's own.
+
+    A network trained without augmentation (``none``) can be measured under ``shift2`` noise,
+    which keeps its inputs' [0, 1] scaling; any other change of augmentation would also change
+    the input normalisation the network learnt (:func:`lsnb.data.prepare_batch`).
+    """
+    own = run.config.augment
+    if augment is None or augment == own:
+        if own == "none":
+            raise ValueError(f"run {run.path.name} was trained without augmentation, so it has no noise to measure: "
+                             "pass augment='shift2' (random +-2 px shifts)")
+        return own
+    if own == "none" and augment == "shift2":
+        return augment
+    raise ValueError(f"augment={augment!r} for a run trained with {own!r}: the noise must be the run's own "
+                     "augmentation, or 'shift2' for a run trained without ('none')")
+
+
+def information_over_training(run, classes, n_examples: int, n_samples: int, seed: int = 0, device=None,
+                              augment: str | None = None) -> list:
     """Estimator (a) at every weight snapshot of a finished run (Figure 6): one row per snapshot.
 
     The run must have been trained with ``snapshots > 0`` (:func:`lsnb.runs.snapshots`).
     The same ``n_examples`` training examples and the same augmentation draws (``seed``)
     are used at every snapshot, so the curve shows the network changing, not the sample.
-    The snapshots run on ``device`` (default: the device of ``run.model``). The rows are
-    kept in the run's folder.
+    The snapshots run on ``device`` (default: the device of ``run.model``); the noise is
+    :func:`noise` of ``augment``. The rows are kept in the run's folder.
     """
     a, b = (int(c) for c in classes)
-    return _cached(run, f"over_training_c{a}-{b}_n{n_examples}_l{n_samples}_s{seed}",
-                   lambda: _information_over_training(run, (a, b), n_examples, n_samples, seed, device))
+    aug = noise(run, augment)
+    return _cached(run, f"over_training_c{a}-{b}_n{n_examples}_l{n_samples}_s{seed}_{aug}",
+                   lambda: _information_over_training(run, (a, b), n_examples, n_samples, seed, device, aug))
 
 
-def _information_over_training(run, classes, n_examples: int, n_samples: int, seed: int, device) -> list:
+def _information_over_training(run, classes, n_examples: int, n_samples: int, seed: int, device, aug) -> list:
     snaps = runs.snapshots(run, device)
     if not snaps:
         raise ValueError(f"run {run.path.name} kept no weight snapshots: train it with snapshots > 0")
@@ -291,8 +305,7 @@ def _information_over_training(run, classes, n_examples: int, n_samples: int, se
     x = split.x[two_class_subset(split, classes, n_examples, seed)]
     rows = []
     for step, epoch, model in snaps:
-        gaps = logit_gaps(model, x, run.config.augment, n_samples, classes,
-                          torch.Generator().manual_seed(seed))
+        gaps = logit_gaps(model, x, aug, n_samples, classes, torch.Generator().manual_seed(seed))
         est = mutual_information_estimate(gaps)
         rows.append({"step": step, "epoch": epoch, "mi": est.mi, "sigma": est.sigma, "log_n": est.log_n})
     return rows
@@ -300,26 +313,28 @@ def _information_over_training(run, classes, n_examples: int, n_samples: int, se
 
 # ----------------------------------------------------------------------------- why the curves stay above log 2
 
-def information_vs_samples(run, classes, n_examples: int, sample_counts, seed: int = 0, device=None) -> list:
+def information_vs_samples(run, classes, n_examples: int, sample_counts, seed: int = 0, device=None,
+                           augment: str | None = None) -> list:
     """Estimator (a) on a finished run's final weights with ``L`` = each of ``sample_counts`` augmentations.
 
     The gaps are computed once with the largest ``L``; each smaller ``L`` uses the first ``L``
     columns, so the rows differ only in how many augmentations the estimate sees. One row per
-    ``L``: ``{"L", "mi", "sigma"}``.
+    ``L``: ``{"L", "mi", "sigma"}``. The noise is :func:`noise` of ``augment``.
     """
     counts = sorted({int(c) for c in sample_counts})
     if counts[0] < 2:
         raise ValueError(f"sample_counts={list(sample_counts)!r}: every L must be >= 2 (the variance needs two)")
     a, b = (int(c) for c in classes)
-    return _cached(run, f"by_samples_c{a}-{b}_n{n_examples}_l{'-'.join(map(str, counts))}_s{seed}",
-                   lambda: _information_vs_samples(run, (a, b), n_examples, counts, seed, device))
+    aug = noise(run, augment)
+    return _cached(run, f"by_samples_c{a}-{b}_n{n_examples}_l{'-'.join(map(str, counts))}_s{seed}_{aug}",
+                   lambda: _information_vs_samples(run, (a, b), n_examples, counts, seed, device, aug))
 
 
-def _information_vs_samples(run, classes, n_examples: int, counts: list, seed: int, device) -> list:
+def _information_vs_samples(run, classes, n_examples: int, counts: list, seed: int, device, aug) -> list:
     model = run.model if device is None else run.model.to(device)
     split = runs.load_data(run.config).train
     x = split.x[two_class_subset(split, classes, n_examples, seed)]
-    gaps = logit_gaps(model, x, run.config.augment, counts[-1], classes, torch.Generator().manual_seed(seed))
+    gaps = logit_gaps(model, x, aug, counts[-1], classes, torch.Generator().manual_seed(seed))
     rows = []
     for count in counts:
         est = mutual_information_estimate(gaps[:, :count])
@@ -358,7 +373,7 @@ def final_estimates(rows: list, labels) -> tuple:
 
 
 def figure6_rows(runs_by_label: dict, classes, n_examples: int, n_samples: int, sample_counts,
-                 similar_classes=None) -> tuple[list, list]:
+                 similar_classes=None, augment: str | None = None) -> tuple[list, list]:
     """Figure 6 and its bias check for ``{label: [runs, one per seed]}`` (e.g. the hard-target and the
     label-smoothed teachers): ``(over_training, by_samples)``.
 
@@ -369,19 +384,22 @@ def figure6_rows(runs_by_label: dict, classes, n_examples: int, n_samples: int, 
     "control, true I = log 2"), one row per L. The examples are the same ``n_examples``
     (chosen by the run's seed) for every curve of that seed. ``similar_classes``: a second pair,
     two classes the networks confuse, measured like ``classes`` at the final weights (``source``:
-    the label and "similar classes").
+    the label and "similar classes"). ``augment``: the noise (:func:`noise`; None: each run's own).
     """
     over, by_l = [], []
     for label, runs_ in runs_by_label.items():
         for run in runs_:
             seed = run.config.seed
             over += [{"training": label, "seed": seed, **row}
-                     for row in information_over_training(run, classes, n_examples, n_samples, seed)]
+                     for row in information_over_training(run, classes, n_examples, n_samples, seed,
+                                                          augment=augment)]
             by_l += [{"source": label, "seed": seed, **row}
-                     for row in information_vs_samples(run, classes, n_examples, sample_counts, seed)]
+                     for row in information_vs_samples(run, classes, n_examples, sample_counts, seed,
+                                                       augment=augment)]
             if similar_classes is not None:
                 by_l += [{"source": f"{label}, similar classes", "seed": seed, **row}
-                         for row in information_vs_samples(run, similar_classes, n_examples, sample_counts, seed)]
+                         for row in information_vs_samples(run, similar_classes, n_examples, sample_counts, seed,
+                                                           augment=augment)]
     seeds = sorted({run.config.seed for runs_ in runs_by_label.values() for run in runs_})
     by_l += [{"source": "control, true I = log 2", "seed": s, **row}
              for s in seeds for row in log2_control(n_examples, sample_counts, seed=s)]

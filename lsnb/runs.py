@@ -21,7 +21,7 @@ from torch import nn
 from . import data, models, tasks
 from .config import TrainConfig
 from .losses import IGNORE_INDEX
-from .store import CorruptCheckpoint, load_checkpoint, logits_path, save_checkpoint
+from .store import CorruptCheckpoint, atomic_write_json, load_checkpoint, logits_path, read_json, save_checkpoint
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,21 @@ def split_logits(run: Run, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     logits = predict(run.model, data_split, run.config.augment)
     save_checkpoint(path, {"logits": logits, "labels": data_split.y})
     return logits, data_split.y
+
+
+def derived(run: Run, folder: str, name: str, compute):
+    """JSON numbers derived from a finished run, computed once and kept in its folder (``<folder>/<name>.json``).
+
+    Like the logits (:func:`split_logits`): a warm rebuild of the book reads what a chapter
+    measured on a network instead of measuring it again. ``name`` must say everything the
+    numbers depend on besides the run (split, examples, classes, the method's version).
+    """
+    path = run.path / folder / f"{name}.json"
+    if path.exists():
+        return read_json(path)
+    value = compute()
+    atomic_write_json(path, value)
+    return value
 
 
 def snapshots(run: Run, device=None) -> list:

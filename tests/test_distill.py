@@ -122,12 +122,10 @@ HINTON = ["teacher (dropout)", "teacher (LS 0.1, no dropout)", "student of teach
           "student of teacher (LS 0.1, no dropout)", "student alone (labels)"]
 
 
-def test_error_rows_and_hinton_summary_sign_the_papers_findings_positive():
+def test_hinton_summary_signs_the_papers_findings_positive():
     accuracy = {HINTON[0]: [0.990, 0.989, 0.991], HINTON[1]: [0.994, 0.993, 0.995], HINTON[2]: [0.988, 0.987, 0.989],
                 HINTON[3]: [0.984, 0.983, 0.985], HINTON[4]: [0.980, 0.978, 0.982]}
     runs = {name: [fake_run(seed=s, accuracy=a) for s, a in enumerate(accs)] for name, accs in accuracy.items()}
-    rows = distill.error_rows(runs)
-    assert rows[0] == {"network": HINTON[0], "seed": 0, "test error (%)": pytest.approx(1.0)}
     s = distill.hinton_summary(runs)
     errors = {name: [100 * (1 - a) for a in accs] for name, accs in accuracy.items()}
     assert list(s.errors) == HINTON and s.errors[HINTON[4]] == pytest.approx([2.0, 2.2, 1.8])
@@ -278,3 +276,47 @@ def test_figure5_summary_measures_the_teachers_lead_over_the_student_alone():
              for s in range(3)]
     s = distill.figure5_summary(rows)
     assert s.teacher_lead.difference == pytest.approx(80.0 - 84.0) and s.teacher_lead.verdict() == "differs"
+
+
+def test_hinton_rows_give_each_networks_training_and_its_error_over_seeds():
+    from types import SimpleNamespace
+
+    def run(seed, accuracy, teacher=None, **cfg):
+        config = SimpleNamespace(seed=seed, n_train=cfg.get("n_train"), epochs=cfg.get("epochs", 30),
+                                 model_kwargs={"hidden": cfg.get("hidden", (1200, 1200)), "dropout": cfg.get("dropout", 0.5)},
+                                 augment=cfg.get("augment", "shift2"), alpha=cfg.get("alpha", 0.0), teacher=teacher,
+                                 distill_temperature=cfg.get("T", 1.0))
+        return SimpleNamespace(config=config, metrics={"test_accuracy": accuracy})
+    runs = {"teacher": [run(0, 0.98), run(1, 0.96, n_train=10000)],
+            "student": [run(s, 0.9, teacher="abc", hidden=(800, 800), dropout=0.0, augment="none", T=20.0,
+                            n_train=2000, epochs=40) for s in (0, 1, 2)]}
+    rows = distill.hinton_rows(runs)
+    assert rows[0] == {"network": "teacher", "hidden": "1200-1200", "training images": "all", "epochs": 30,
+                       "dropout": 0.5, "augmentation": "shift2", "alpha": 0.0, "distilled at T": "-",
+                       "test error (%)": "3.00 ± 1.41", "seeds": 2}          # the first seed's training, sd n - 1
+    assert rows[1]["training images"] == 2000 and rows[1]["distilled at T"] == 20.0 and rows[1]["epochs"] == 40
+    assert rows[1]["test error (%)"] == "10.00 ± 0.00" and rows[1]["seeds"] == 3
+
+
+def test_figure5_table_groups_the_seeds_of_each_curve_and_knob():
+    rows = [{"curve": c, "knob": k, "seed": s, "gamma": g + 0.01 * s, "accuracy": a + s}
+            for c, k, g, a in (("(1) teacher", 0.0, 0.0, 80.0), ("(1) teacher", 0.1, 0.1, 81.0),
+                               ("(3) student", 2.0, 0.05, 70.0)) for s in (0, 1, 2)]
+    table = distill.figure5_table(rows)
+    assert [(r["curve"], r["knob (alpha or T)"], r["seeds"]) for r in table] == [
+        ("(1) teacher", "0", 3), ("(1) teacher", "0.1", 3), ("(3) student", "2", 3)]
+    assert table[2]["gamma"] == "0.060 ± 0.010" and table[2]["test accuracy (%)"] == "71.00 ± 1.00"
+
+
+def test_followup_table_reads_each_temperature_with_the_rule_helps_at_1_hurts_above():
+    rows = [{"teacher alpha": a, "T": T, "seed": s, "student accuracy (%)": acc + 0.1 * s}
+            for T, ls_minus_hard in ((1.0, 2.0), (4.0, -2.0), (8.0, 0.0))
+            for a, acc in ((0.0, 80.0), (0.1, 80.0 + ls_minus_hard)) for s in (0, 1, 2)]
+    summary = distill.followup_summary(rows, (0.0, 0.1), (1.0, 4.0, 8.0))
+    table = distill.followup_table(rows, summary)
+    assert [r["T"] for r in table] == ["1", "4", "8"]
+    assert [r["finding"] for r in table] == ["LS teacher helps", "LS teacher hurts", "LS teacher hurts"]
+    assert [r["verdict"] for r in table] == ["agrees", "agrees", "within noise"]
+    assert table[0]["student of the alpha = 0 teacher (%)"] == "80.10 ± 0.10"
+    assert table[1]["student of the alpha = 0.1 teacher (%)"] == "78.10 ± 0.10"
+    assert table[1]["LS teacher's - hard teacher's (points)"] == summary.gaps[4.0].text(2)

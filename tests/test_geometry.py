@@ -117,10 +117,12 @@ def features_are_inputs(monkeypatch):
     return ds
 
 
-def network_runs(alphas=(0.0, 0.1), seeds=(0, 1), dim=6, seed=0):
+def network_runs(alphas=(0.0, 0.1), seeds=(0, 1), dim=6, seed=0, root=None):
+    """Fake finished runs; ``root``: a folder for their run folders (where the derived numbers go)."""
     torch.manual_seed(seed)
     return [SimpleNamespace(config=SimpleNamespace(alpha=a, seed=s, augment="none"),
-                            model=SimpleNamespace(head=nn.Linear(dim, len(FASHION))))
+                            model=SimpleNamespace(head=nn.Linear(dim, len(FASHION))),
+                            path=None if root is None else root / f"net{seed}_a{a:g}_s{s}")
             for a in alphas for s in seeds]
 
 
@@ -140,8 +142,8 @@ def test_penultimate_takes_the_first_n_examples(features_are_inputs):
     assert len(geometry.penultimate(network_runs()[0], split, n=10_000)[1]) == len(split)
 
 
-def test_figure1_rows_project_the_seed_runs_per_alpha_and_split(features_are_inputs):
-    runs = {"A": network_runs(seed=1), "B": network_runs(seed=2)}
+def test_figure1_rows_project_the_seed_runs_per_alpha_and_split(features_are_inputs, tmp_path):
+    runs = {"A": network_runs(seed=1, root=tmp_path), "B": network_runs(seed=2, root=tmp_path)}
     rows = geometry.figure1_rows(runs, (0.0, 0.1), seed=1, n=40)
     assert [r.title for r in rows] == ["A\nfashion_mnist", "B\nfashion_mnist", "B\nfashion_mnist"]
     assert [r.class_names for r in rows] == [("T-shirt/top", "Trouser", "Bag")] * 2 + [("Shirt", "T-shirt/top", "Sneaker")]
@@ -153,8 +155,8 @@ def test_figure1_rows_project_the_seed_runs_per_alpha_and_split(features_are_inp
     torch.testing.assert_close(rows[0].panels[3].templates, want.templates)
 
 
-def test_geometry_rows_measure_every_run_on_train_and_validation(features_are_inputs):
-    runs = {"A": network_runs(alphas=(0.0, 0.05, 0.1), seeds=(0, 1))}
+def test_geometry_rows_measure_every_run_on_train_and_validation(features_are_inputs, tmp_path):
+    runs = {"A": network_runs(alphas=(0.0, 0.05, 0.1), seeds=(0, 1), root=tmp_path)}
     rows = geometry.geometry_rows(runs, n=50)
     assert [(r["model"], r["alpha"], r["seed"], r["split"]) for r in rows] == [
         ("A", a, seed, s) for a in (0.0, 0.05, 0.1) for seed in (0, 1) for s in ("train", "validation")]
@@ -162,6 +164,21 @@ def test_geometry_rows_measure_every_run_on_train_and_validation(features_are_in
     assert (run.config.alpha, run.config.seed) == (0.05, 1)
     assert rows[7] == {"model": "A", "alpha": 0.05, "seed": 1, "split": "validation",
                        **geometry.geometry_numbers(ds.val.x[:50], ds.val.y[:50], run.model.head, (0, 1, 8))}
+
+
+def test_a_warm_rebuild_reads_the_projections_and_numbers_from_the_run_folders(features_are_inputs, tmp_path,
+                                                                             monkeypatch):
+    runs = {"A": network_runs(seed=1, root=tmp_path)}
+    rows, numbers = geometry.figure1_rows(runs, (0.0, 0.1), seed=1, n=40), geometry.geometry_rows(runs, n=40)
+    assert (runs["A"][0].path / "geometry").is_dir()
+    monkeypatch.setattr(geometry, "penultimate", lambda *a, **k: pytest.fail("recomputed"))
+    again = geometry.figure1_rows(runs, (0.0, 0.1), seed=1, n=40)
+    for old, new in zip(rows[0].panels, again[0].panels):
+        torch.testing.assert_close(new.points, old.points)
+        assert new.labels.tolist() == old.labels.tolist() and new.classes == old.classes
+    assert geometry.geometry_rows(runs, n=40) == numbers
+    with pytest.raises(pytest.fail.Exception, match="recomputed"):   # other examples: measured afresh
+        geometry.geometry_rows(runs, n=41)
 
 
 def geometry_table(seed_offsets=(0.0, 0.1)):
@@ -211,11 +228,12 @@ def test_alpha_comparisons_are_hard_minus_ls_over_seeds():
     assert_interval(train, values("A", 0.0, "nc1", "train"), values("A", 0.1, "nc1", "train"))
 
 
-def test_projection_figure_draws_a_row_per_network_and_triple(features_are_inputs):
+def test_projection_figure_draws_a_row_per_network_and_triple(features_are_inputs, tmp_path):
     import matplotlib
     matplotlib.use("Agg")
     from lsnb import plots
-    rows = geometry.figure1_rows({"A": network_runs(), "B": network_runs(seed=3)}, (0.0, 0.1), seed=0, n=30)
+    rows = geometry.figure1_rows({"A": network_runs(root=tmp_path), "B": network_runs(seed=3, root=tmp_path)},
+                                 (0.0, 0.1), seed=0, n=30)
     fig = plots.projection_figure(rows)
     assert len(fig.axes) == 4 * len(rows) == 12
     assert fig.axes[1].get_title() == "validation, α = 0" and fig.axes[6].get_title() == "train, α = 0.1"
@@ -224,3 +242,8 @@ def test_projection_figure_draws_a_row_per_network_and_triple(features_are_input
         "A on fashion_mnist: T-shirt/top, Trouser, Bag", "B on fashion_mnist: T-shirt/top, Trouser, Bag",
         "B on fashion_mnist, two similar classes and a third: Shirt, T-shirt/top, Sneaker"]
     plots.plt.close(fig)
+
+
+def test_similar_pair_is_the_first_two_classes_of_the_similar_triple():
+    assert geometry.similar_pair(fake_dataset()) == (6, 0)                  # Shirt, T-shirt/top
+    assert geometry.similar_pair(fake_dataset("mnist", tuple(str(d) for d in range(10)))) is None

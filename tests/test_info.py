@@ -221,3 +221,38 @@ def test_log2_control_comes_down_to_log2_as_l_grows():
     assert excess[2] < 0.02
     with pytest.raises(ValueError, match="even"):
         info.log2_control(7, (4,))
+
+
+def test_noise_is_the_runs_own_augmentation_or_shifts_for_a_run_trained_without():
+    from types import SimpleNamespace
+    from pathlib import Path
+
+    def run(augment):
+        return SimpleNamespace(config=SimpleNamespace(augment=augment), path=Path("runs/0123abcd"))
+    assert info.noise(run("cifar")) == "cifar"
+    assert info.noise(run("cifar"), "cifar") == "cifar"
+    assert info.noise(run("none"), "shift2") == "shift2"
+    with pytest.raises(ValueError, match="without augmentation.*shift2"):
+        info.noise(run("none"))
+    with pytest.raises(ValueError, match="normalisation|'shift2' for a run trained without"):
+        info.noise(run("cifar"), "shift2")
+    with pytest.raises(ValueError, match="'shift2' for a run trained without"):
+        info.noise(run("none"), "cifar")
+
+
+def test_figure6_rows_measure_a_run_without_augmentation_under_shifts(tiny, tmp_path):
+    from lsnb import train
+    cfg, _ = tiny
+    run = train.train(cfg.with_(augment="none", snapshots=2), runs_dir=tmp_path, progress=False)
+    with pytest.raises(ValueError, match="without augmentation"):
+        info.figure6_rows({"hard": [run]}, (0, 1), 8, 4, (2, 4))
+    over, by_l = info.figure6_rows({"hard": [run]}, (0, 1), 8, 4, (2, 4), augment="shift2")
+    assert all(r["sigma"] > 0 for r in by_l if r["source"] == "hard")   # the shifts are noise
+    assert sorted(p.name for p in (run.path / "figure6").iterdir())[0].endswith("_shift2.json")
+
+
+def test_final_estimates_take_the_last_snapshot_of_every_seed_in_seed_order():
+    rows = [{"training": lab, "seed": s, "epoch": e, "mi": 10 * i + s + e / 100}
+            for i, lab in enumerate(("hard", "LS")) for s in (2, 0, 1) for e in (0, 5, 10)]
+    hard, ls = info.final_estimates(rows, ["hard", "LS"])
+    assert hard == [0.1, 1.1, 2.1] and ls == [10.1, 11.1, 12.1]
