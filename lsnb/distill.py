@@ -142,16 +142,19 @@ class HintonSummary:
 
 
 def hinton_rows(runs: dict) -> list:
-    """The Hinton et al. table: per network its training (images, epochs, dropout, augmentation, teacher
-    temperature) and test error (%) as mean ± sd over seeds."""
+    """The Hinton et al. table: per network its training (images, epochs, regularisation -- dropout, label
+    smoothing, shifts --, teacher temperature) and test error (%) as mean ± sd over seeds."""
     rows = []
     for name, rs in runs.items():
         c = rs[0].config
         errors = [100 * (1 - r.metrics["test_accuracy"]) for r in rs]
+        dropout = c.model_kwargs.get("dropout", 0.0)
+        regularisation = [f"dropout {dropout:g}"] * bool(dropout) + [f"LS {c.alpha:g}"] * bool(c.alpha) + \
+            [{"shift2": "±2 px shifts"}.get(c.augment, c.augment)] * (c.augment != "none")
         rows.append({"network": name, "hidden": "-".join(map(str, c.model_kwargs["hidden"])),
-                     "training images": c.n_train or "all", "epochs": c.epochs,
-                     "dropout": c.model_kwargs.get("dropout", 0.0), "augmentation": c.augment,
-                     "alpha": c.alpha, "distilled at T": c.distill_temperature if c.teacher else "-",
+                     "images": c.n_train or "all", "epochs": c.epochs,
+                     "regularisation": ", ".join(regularisation) or "none",
+                     "distilled at T": f"{c.distill_temperature:g}" if c.teacher else "-",
                      "test error (%)": pm(errors, digits=2), "seeds": len(errors)})
     return rows
 

@@ -245,13 +245,14 @@ def information_vs_samples(table: pd.DataFrame):
     for the networks (mean ± sd over seeds) and for the control whose true value is log 2."""
     import math
 
-    fig, ax = plt.subplots(figsize=(PAGE_WIDTH * 0.75, 3.2))
+    fig, ax = plt.subplots(figsize=(PAGE_WIDTH, 3.2))
     sns.lineplot(table, x="L", y="mi", hue="source", marker="o", markersize=4, errorbar="sd", ax=ax)
     ax.axhline(math.log(2), color="0.3", ls="--", lw=1)
     ax.text(ax.get_xlim()[1], math.log(2), " log 2", va="center", fontsize="small")
     ax.set_xscale("log", base=2)
     ax.set_xlabel("augmentations per example L (log scale)")
     ax.set_ylabel("I(X; Y) estimate (nats)")
-    ax.legend(fontsize="small", title=None)
+    # beside the axes, not over the bands
+    ax.legend(fontsize="small", title=None, loc="upper left", bbox_to_anchor=(1.08, 1), frameon=False)
     fig.tight_layout()
     return fig

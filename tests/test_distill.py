@@ -291,10 +291,13 @@ def test_hinton_rows_give_each_networks_training_and_its_error_over_seeds():
             "student": [run(s, 0.9, teacher="abc", hidden=(800, 800), dropout=0.0, augment="none", T=20.0,
                             n_train=2000, epochs=40) for s in (0, 1, 2)]}
     rows = distill.hinton_rows(runs)
-    assert rows[0] == {"network": "teacher", "hidden": "1200-1200", "training images": "all", "epochs": 30,
-                       "dropout": 0.5, "augmentation": "shift2", "alpha": 0.0, "distilled at T": "-",
+    assert rows[0] == {"network": "teacher", "hidden": "1200-1200", "images": "all", "epochs": 30,
+                       "regularisation": "dropout 0.5, ±2 px shifts", "distilled at T": "-",
                        "test error (%)": "3.00 ± 1.41", "seeds": 2}          # the first seed's training, sd n - 1
-    assert rows[1]["training images"] == 2000 and rows[1]["distilled at T"] == 20.0 and rows[1]["epochs"] == 40
+    assert rows[1]["images"] == 2000 and rows[1]["distilled at T"] == "20" and rows[1]["epochs"] == 40
+    assert rows[1]["regularisation"] == "none"
+    ls_teacher = distill.hinton_rows({"LS": [run(0, 0.9, dropout=0.0, alpha=0.1)]})[0]
+    assert ls_teacher["regularisation"] == "LS 0.1, ±2 px shifts"
     assert rows[1]["test error (%)"] == "10.00 ± 0.00" and rows[1]["seeds"] == 3
 
 
