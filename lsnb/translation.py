@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
+
 from . import metrics, runs, text
 from .decode import bleu, bleu_bootstrap, translate
 from .metrics import mean_and_spread
@@ -62,25 +64,42 @@ def token_calibration(trained: dict, grid, seed: int, n_bins: int = 15) -> tuple
     sentences by NLL (as for the images); the rows hold, for every T of ``grid`` and the
     fitted one, next-token accuracy (%), ECE (``n_bins``) and NLL (nats per token). The
     second result is Figure 3's reliability data of the ``seed`` runs: the hard-target
-    model, the same at its fitted T, and the label-smoothed one.
+    model, the same at its fitted T, and the label-smoothed one. Each run's numbers are
+    kept in its folder (:func:`lsnb.runs.derived`): the logits over a vocabulary are the
+    slow part of a warm rebuild.
     """
     rows, reliability = [], {}
     for a, rs in trained.items():
         for r in rs:
-            data = runs.load_data(r.config)
-            val_logits, val_y = token_logits(r.model, data.val)
-            t_fit = fit_temperature(val_logits, val_y)
-            del val_logits
-            logits, y = token_logits(r.model, data.test)
-            for t in sorted(set(grid) | {t_fit}):
-                rows.append({"alpha": a, "seed": r.config.seed, "T": t, "fitted": t == t_fit,
-                             "accuracy": 100 * metrics.accuracy(logits, y),
-                             "ece": metrics.ece(logits, y, n_bins, t), "nll": nll_at(logits, y, t)})
+            mine = _run_calibration(r, grid, n_bins)
+            rows += mine["rows"]
             if r.config.seed == seed:
-                reliability["hard targets" if a == 0 else f"LS, alpha = {a:g}"] = metrics.reliability(logits, y, n_bins)
-                if a == 0:
-                    reliability[f"hard, T = {t_fit:.2f}"] = metrics.reliability(logits, y, n_bins, t_fit)
+                for label, bins in mine["reliability"].items():
+                    label = label if a == 0 else f"LS, alpha = {a:g}"
+                    reliability[label] = {k: torch.tensor(v, dtype=torch.float64) for k, v in bins.items()}
     return rows, reliability
+
+
+def _run_calibration(r, grid, n_bins: int) -> dict:
+    """One run's rows of :func:`token_calibration` and its reliability data (as lists), computed once."""
+    def compute():
+        data = runs.load_data(r.config)
+        val_logits, val_y = token_logits(r.model, data.val)
+        t_fit = fit_temperature(val_logits, val_y)
+        del val_logits
+        logits, y = token_logits(r.model, data.test)
+        a = r.config.alpha
+        rows = [{"alpha": a, "seed": r.config.seed, "T": t, "fitted": t == t_fit,
+                 "accuracy": 100 * metrics.accuracy(logits, y),
+                 "ece": metrics.ece(logits, y, n_bins, t), "nll": nll_at(logits, y, t)}
+                for t in sorted(set(grid) | {t_fit})]
+        bins = {"hard targets": metrics.reliability(logits, y, n_bins)}
+        if a == 0:
+            bins[f"hard, T = {t_fit:.2f}"] = metrics.reliability(logits, y, n_bins, t_fit)
+        return {"rows": rows, "reliability": {label: {k: v.tolist() for k, v in b.items()}
+                                              for label, b in bins.items()}}
+    name = f"tokens_T{'-'.join(f'{t:g}' for t in sorted(grid))}_bins{n_bins}_v1"
+    return runs.derived(r, "calibration", name, compute)
 
 
 def bleu_rows(trained: dict, grid, seed: int, *, beam: int = 4, length_penalty: float = 0.6,

@@ -232,17 +232,19 @@ def test_token_logits_ignore_padding(random_model, test_split):
 
 # ----------------------------------------------------------------------------- chapter 3b's measurements
 
-def translation_runs(trained_model, random_model, seeds=(0, 1)):
-    """{alpha: runs}: the reversal-trained model stands in for every hard-target run, the random one for LS."""
-    return {a: [SimpleNamespace(config=SimpleNamespace(alpha=a, seed=s, dataset="en_de"), model=m) for s in seeds]
+def translation_runs(trained_model, random_model, seeds=(0, 1), root=None):
+    """{alpha: runs}: the reversal-trained model stands in for every hard-target run, the random one for LS;
+    ``root``: a folder for their run folders."""
+    return {a: [SimpleNamespace(config=SimpleNamespace(alpha=a, seed=s, dataset="en_de"), model=m,
+                                path=None if root is None else root / f"a{a:g}_s{s}") for s in seeds]
             for a, m in ((0.0, trained_model), (0.1, random_model))}
 
 
-def test_token_calibration_rows_and_figure3(trained, random_model, test_split, monkeypatch):
+def test_token_calibration_rows_and_figure3(trained, random_model, test_split, monkeypatch, tmp_path):
     val = reversal_split(40, seed=9)
     monkeypatch.setattr(runs, "load_data", lambda config: SimpleNamespace(val=val, test=test_split))
-    rows, reliability = translation.token_calibration(translation_runs(trained, random_model), [0.8, 1.0], seed=1,
-                                                 n_bins=10)
+    fakes = translation_runs(trained, random_model, root=tmp_path)
+    rows, reliability = translation.token_calibration(fakes, [0.8, 1.0], seed=1, n_bins=10)
     for a in (0.0, 0.1):
         for s in (0, 1):
             mine = [r for r in rows if r["alpha"] == a and r["seed"] == s]
@@ -257,6 +259,12 @@ def test_token_calibration_rows_and_figure3(trained, random_model, test_split, m
     t_fit = next(r["T"] for r in rows if r["alpha"] == 0.0 and r["seed"] == 1 and r["fitted"])
     assert list(reliability) == ["hard targets", f"hard, T = {t_fit:.2f}", "LS, alpha = 0.1"]
     assert reliability["hard targets"]["count"].sum() == len(labels)
+    # a warm rebuild reads every run's numbers from its folder: no logits over the vocabulary again
+    monkeypatch.setattr(translation, "token_logits", lambda *a, **k: pytest.fail("recomputed"))
+    again, again_reliability = translation.token_calibration(fakes, [0.8, 1.0], seed=1, n_bins=10)
+    assert again == rows and list(again_reliability) == list(reliability)
+    torch.testing.assert_close(again_reliability["LS, alpha = 0.1"]["accuracy"],
+                               reliability["LS, alpha = 0.1"]["accuracy"], equal_nan=True)
 
 
 def test_bleu_rows_decode_every_hard_seed_and_the_first_ls_seed_at_every_temperature(monkeypatch):
