@@ -148,9 +148,13 @@ def hinton_rows(runs: dict) -> list:
     for name, rs in runs.items():
         c = rs[0].config
         errors = [100 * (1 - r.metrics["test_accuracy"]) for r in rs]
-        dropout = c.model_kwargs.get("dropout", 0.0)
-        regularisation = [f"dropout {dropout:g}"] * bool(dropout) + [f"LS {c.alpha:g}"] * bool(c.alpha) + \
-            [{"shift2": "±2 px shifts"}.get(c.augment, c.augment)] * (c.augment != "none")
+        dropout, regularisation = c.model_kwargs.get("dropout", 0.0), []
+        if dropout:
+            regularisation.append(f"dropout {dropout:g}")
+        if c.alpha:
+            regularisation.append(f"LS {c.alpha:g}")
+        if c.augment != "none":
+            regularisation.append({"shift2": "±2 px shifts"}.get(c.augment, c.augment))
         rows.append({"network": name, "hidden": "-".join(map(str, c.model_kwargs["hidden"])),
                      "images": c.n_train or "all", "epochs": c.epochs,
                      "regularisation": ", ".join(regularisation) or "none",

@@ -16,7 +16,6 @@ from .decode import bleu, bleu_bootstrap, translate
 from .metrics import mean_and_spread
 from .runs import token_logits
 from .stats import Comparison, compare
-from .store import atomic_write_json, read_json
 from .temperature import fit_temperature, nll_at
 
 
@@ -34,22 +33,18 @@ def run_translations(run, split: str = "test", *, temperature: float = 1.0, beam
     Decoding is the slow part of the translation chapter; like the logits of the image
     chapters, each (split, T, beam, length penalty) is decoded once per trained model.
     """
-    path = run.path / "translations" / f"{split}_T{temperature:.4g}_beam{beam}_lp{length_penalty:g}.json"
     data = runs.load_data(run.config)
     trained_on = run.metrics.get("data_digest")
     if trained_on is not None and data.digest is not None and trained_on != data.digest:
         raise ValueError(f"run {run.path.name} was trained on a {run.config.dataset} corpus with digest {trained_on}, "
                          f"but the corpus here has digest {data.digest} (other gettext catalogs installed?): "
                          f"delete {run.path} to retrain it on this corpus")
-    if path.exists():
-        return read_json(path)
     rows = {"val": data.val, "test": data.test}[split]
     if rows is None:
         raise ValueError(f"run {run.path.name} has no validation split (n_val=0)")
-    hypotheses = translate(run.model, rows, text.tokenizer(run.config.dataset), beam=beam,
-                           length_penalty=length_penalty, temperature=temperature)
-    atomic_write_json(path, hypotheses)
-    return hypotheses
+    return runs.derived(run, "translations", f"{split}_T{temperature:.4g}_beam{beam}_lp{length_penalty:g}",
+                        lambda: translate(run.model, rows, text.tokenizer(run.config.dataset), beam=beam,
+                                          length_penalty=length_penalty, temperature=temperature))
 
 
 def _label(alpha: float) -> str:
@@ -75,7 +70,6 @@ def token_calibration(trained: dict, grid, seed: int, n_bins: int = 15) -> tuple
             rows += mine["rows"]
             if r.config.seed == seed:
                 for label, bins in mine["reliability"].items():
-                    label = label if a == 0 else f"LS, alpha = {a:g}"
                     reliability[label] = {k: torch.tensor(v, dtype=torch.float64) for k, v in bins.items()}
     return rows, reliability
 
@@ -93,12 +87,12 @@ def _run_calibration(r, grid, n_bins: int) -> dict:
                  "accuracy": 100 * metrics.accuracy(logits, y),
                  "ece": metrics.ece(logits, y, n_bins, t), "nll": nll_at(logits, y, t)}
                 for t in sorted(set(grid) | {t_fit})]
-        bins = {"hard targets": metrics.reliability(logits, y, n_bins)}
+        bins = {"hard targets" if a == 0 else f"LS, alpha = {a:g}": metrics.reliability(logits, y, n_bins)}
         if a == 0:
             bins[f"hard, T = {t_fit:.2f}"] = metrics.reliability(logits, y, n_bins, t_fit)
         return {"rows": rows, "reliability": {label: {k: v.tolist() for k, v in b.items()}
                                               for label, b in bins.items()}}
-    name = f"tokens_T{'-'.join(f'{t:g}' for t in sorted(grid))}_bins{n_bins}_v1"
+    name = f"tokens_T{'-'.join(f'{t:g}' for t in sorted(grid))}_bins{n_bins}_v2"
     return runs.derived(r, "calibration", name, compute)
 
 
