@@ -119,7 +119,7 @@ def data_table(frame: pd.DataFrame, caption: str = "") -> Table:
 
 def claims_table(claims) -> Table:
     """The paper-vs-this-book table that closes a chapter, shown whole (:func:`data_table`)."""
-    return data_table(pd.DataFrame([{"claim": c.claim, "paper": c.paper, "this book": c.ours,
+    return data_table(pd.DataFrame([{"claim": c.claim_text(), "paper": c.paper, "this book": c.ours,
                                      "verdict": c.verdict + (f" ({c.note})" if c.note else "")} for c in claims]))
 
 
@@ -199,7 +199,9 @@ def _run_facts(setup, details: dict | None = None, wall_s: float | None = None) 
              ("dataset", f"`{setup.dataset}`"), ("alpha", f"{setup.alpha:g}"),
              ("seeds", seed_text), ("epochs", epochs)]
     facts += [(name, str(value)) for name, value in (details or {}).items()]
-    if wall_s is not None:
+    if wall_s is not None:  # the end of the chapter: its training runs are known
+        facts.append(("precision", setup.meta().get("precision", "not recorded") if hasattr(setup, "meta")
+                      else "not recorded"))
         facts.append(("wall time", f"{wall_time(wall_s)} to execute this page (training runs found in the "
                                    "run store are loaded, not retrained)"))
     return facts

@@ -43,9 +43,11 @@ class ChapterSetup:
     started: float = field(default_factory=time.time)
 
     def meta(self) -> dict:
-        """What the page's banner and the scorecard say about how it was made (wall time so far, s)."""
+        """What the page's banner and the scorecard say about how it was made (wall time so far, s; the
+        precision the chapter's training runs recorded, :func:`precision_text`)."""
         return {"profile": self.profile.name, "hardware": self.hardware, "seeds": len(self.seeds),
-                "epochs": self.epochs, "wall_s": round(time.time() - self.started, 1)}
+                "epochs": self.epochs, "wall_s": round(time.time() - self.started, 1),
+                "precision": precision_text(train.precisions_used())}
 
     def describe(self) -> str:
         epochs = "each network's profile schedule" if self.epochs is None else self.epochs
@@ -70,22 +72,34 @@ def setup(profile="cpu", *, dataset=None, alpha=0.1, seed=0, n_seeds=None, epoch
     epochs = check_positive_int("epochs", epochs, allow_none=True)
     writable_dir(runs_dir if runs_dir is not None else default_runs_dir(), "runs_dir", create=False)
     writable_dir(results_dir if results_dir is not None else default_results_dir(), "results_dir", create=False)
+    train.forget_precisions()
     return ChapterSetup(p, dataset, alpha, tuple(range(seed, seed + n_seeds)), epochs, hardware())
 
 
 def hardware() -> str:
-    """The machine a chapter runs on, in words: the GPU (with CUDA) or the CPU model and its cores,
-    torch's version and the precision (``LSNB_PRECISION``)."""
+    """The machine a chapter runs on, in words: the GPU (with CUDA) or the CPU model and its cores, and
+    torch's version. The precision is the training runs' own (:func:`precision_text`): runs loaded from
+    the store may have been trained elsewhere."""
     import torch
 
     from .runs import default_device
-    from .train import training_precision
     device = default_device()
     if device.type == "cuda":
         where = f"GPU {torch.cuda.get_device_name(device)}, CUDA {torch.version.cuda}"
     else:
         where = f"CPU {_cpu_model()}, {os.cpu_count()} cores"
-    return f"{where}, torch {torch.__version__.split('+')[0]}, {training_precision(device)}"
+    return f"{where}, torch {torch.__version__.split('+')[0]}"
+
+
+def precision_text(counts: dict) -> str:
+    """``{precision: runs}`` in words: ``"fp32 (all 12 training runs)"``, ``"fp32 for 10 runs, bf16 for 2"``."""
+    if not counts:
+        return "no training run"
+    if len(counts) == 1:
+        (name, n), = counts.items()
+        return f"{name} (all {n} training runs)" if n > 1 else f"{name} (its one training run)"
+    return ", ".join(f"{name} for {n} run{'s' if n > 1 else ''}"
+                     for name, n in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
 def _cpu_model() -> str:
@@ -144,12 +158,19 @@ class Table2Runs:
         rows = []
         for name, rs in self.table2.items():
             c, hard = rs[0].config, [r for r in rs if r.config.alpha == 0]
-            rows.append({"model": name, "dataset": c.dataset, "training images": c.n_train or "all",
+            depth = f"-{c.model_kwargs['depth']}" if "depth" in c.model_kwargs else ""
+            rows.append({"model": name + depth, "dataset": c.dataset, "training images": c.n_train or "all",
                          "epochs": c.epochs, "augmentation": c.augment,
                          "training accuracy, last epoch (%)": pm([100 * r.history[-1]["train_accuracy"] for r in hard],
                                                                  digits=2),
                          "runs": len(rs)})
         return rows
+
+    def train_accuracy(self, model: str) -> list:
+        """The last-epoch training accuracy (%) of each hard-target run of ``model``, in seed order: how far
+        it fitted its training set (sec. 3's regime)."""
+        return [100 * r.history[-1]["train_accuracy"]
+                for r in sorted(self.table2[model], key=lambda r: r.config.seed) if r.config.alpha == 0]
 
     def table(self) -> list:
         """The paper's Table 2: one row per model and alpha, test accuracy as mean ± sd over seeds."""
@@ -179,6 +200,24 @@ def table2_runs(setup: ChapterSetup, dataset: str | None = None, runs_dir=None) 
                                              seeds=setup.seeds[:1], epochs=setup.epochs), runs_dir=runs_dir)
              for model in setup.profile.sweep_models}
     return Table2Runs(table2, sweep, alphas, sweep_alphas, setup.seeds[0])
+
+
+def calibration_runs(setup: ChapterSetup, table2: Table2Runs, dataset: str | None = None, runs_dir=None) -> dict:
+    """Chapter 3's runs, ``{model: runs}``: Table 2's, plus label smoothing at the profile's
+    ``calibration_alphas`` on every seed for each network that memorised its training set (the only
+    ones on which sec. 3's claims can be tested; :data:`lsnb.temperature.MEMORISED`), so that alpha is
+    chosen on validation as temperature scaling's T is fitted there (:func:`lsnb.temperature.table3`)."""
+    from .temperature import MEMORISED
+    extra = tuple(a for a in setup.profile.calibration_alphas if a not in table2.alphas)
+    out = {}
+    for model, rs in table2.table2.items():
+        acc = table2.train_accuracy(model)
+        more = []
+        if extra and sum(acc) / len(acc) >= MEMORISED:
+            more = grid.train_many(configs(model, setup.profile.name, dataset=dataset, alphas=extra,
+                                           seeds=setup.seeds, epochs=setup.epochs), runs_dir=runs_dir)
+        out[model] = list(rs) + list(more)
+    return out
 
 
 # ----------------------------------------------------------------------------- chapter 3b

@@ -115,30 +115,53 @@ def teacher_config(student_config, runs_dir: Path):
 
 @dataclass(frozen=True)
 class HintonSummary:
-    """The Hinton et al. experiment (sec. 4): test errors (%) per seed of its five networks, in the
-    order of :func:`lsnb.chapters.hinton_runs` -- teacher with dropout, teacher with label smoothing,
-    their students, the student trained alone -- and the differences the paper's claims are about
+    """The Hinton et al. experiment (sec. 4): test errors (%) per seed of its five networks, keyed by
+    the names of :func:`lsnb.chapters.hinton_runs`, and the differences the paper's claims are about
     (:func:`lsnb.stats.compare`, signed so that > 0 is what the paper found)."""
 
     errors: dict
 
-    def _errors(self, i: int) -> list:
-        return list(self.errors.values())[i]
+    @property
+    def named(self) -> dict:
+        """The errors by role: ``teacher`` (dropout), ``ls_teacher``, ``student`` (of the dropout teacher),
+        ``ls_student`` and ``alone`` (the student trained on the labels)."""
+        roles = {}
+        for name, errors in self.errors.items():
+            role = ("alone" if name.startswith("student alone") else
+                    ("ls_student" if "LS" in name else "student") if name.startswith("student of") else
+                    "ls_teacher" if "LS" in name else "teacher")
+            if role in roles:
+                raise ValueError(f"two Hinton networks play the role {role!r}: {list(self.errors)}")
+            roles[role] = errors
+        missing = {"teacher", "ls_teacher", "student", "ls_student", "alone"} - set(roles)
+        if missing:
+            raise ValueError(f"the Hinton networks {list(self.errors)} lack {', '.join(sorted(missing))}")
+        return roles
 
     @property
     def teacher_gain(self) -> Comparison:
         """The label-smoothed teacher's lower error (> 0: it is the better teacher)."""
-        return compare(self._errors(0), self._errors(1))
+        e = self.named
+        return compare(e["teacher"], e["ls_teacher"])
 
     @property
     def student_loss(self) -> Comparison:
         """Its student's higher error (> 0: the paper's finding)."""
-        return compare(self._errors(3), self._errors(2))
+        e = self.named
+        return compare(e["ls_student"], e["student"])
 
     @property
     def teacher_lead(self) -> Comparison:
         """The dropout teacher's lower error than the student trained alone (> 0: it knows more)."""
-        return compare(self._errors(4), self._errors(0))
+        e = self.named
+        return compare(e["alone"], e["teacher"])
+
+    @property
+    def distillation_gain(self) -> Comparison:
+        """The dropout teacher's student's lower error than the student trained alone (> 0: distillation
+        passes something on, Hinton et al.'s finding and the premise of the paper's)."""
+        e = self.named
+        return compare(e["alone"], e["student"])
 
 
 def hinton_rows(runs: dict) -> list:
@@ -237,6 +260,13 @@ class Figure5Summary:
     best3: dict
     best4: dict | None
     teacher_lead: Comparison | None = None  # the hard-target teacher over the student trained alone (> 0: ahead)
+    alone: list | None = None        # the student trained on hard labels (curve (2) at alpha 0), per seed
+
+    @property
+    def distill_works(self) -> Comparison | None:
+        """The best distilled student (3) over the student trained alone on hard labels (> 0: distillation
+        from this teacher passes something on, the premise of the paper's Figure 5 claims)."""
+        return None if not self.alone else compare(self.best3["accuracies"], self.alone)
 
     @property
     def distill_gain(self) -> Comparison:
@@ -259,7 +289,8 @@ def figure5_summary(rows: list) -> Figure5Summary:
                 if r["curve"].startswith(curve) and r["knob"] == 0.0]
     teachers, students = at_zero("(1)"), at_zero("(2)")
     lead = compare(teachers, students) if teachers and students else None
-    return Figure5Summary(best_point(rows, "(2)"), best_point(rows, "(3)"), best_point(rows, "(4)"), lead)
+    return Figure5Summary(best_point(rows, "(2)"), best_point(rows, "(3)"), best_point(rows, "(4)"), lead,
+                          students or None)
 
 
 @dataclass(frozen=True)
@@ -285,10 +316,10 @@ class FollowupSummary:
         """The follow-up's finding at the first T, that the LS teacher helps: a verdict."""
         return self.first[1].verdict()
 
-    @property
-    def later_verdict(self) -> str:
-        """Its finding at every larger T, that the LS teacher hurts (:func:`lsnb.stats.all_of`)."""
-        return all_of(_negated(c).verdict() for _, c in self.later)
+    def hurts(self, T: float) -> Comparison:
+        """The hard-target teacher's student over the LS teacher's at ``T`` (> 0: the LS teacher hurts,
+        their finding at T >= 2)."""
+        return _negated(self.gaps[float(T)])
 
 
 def _negated(c: Comparison) -> Comparison:

@@ -129,10 +129,13 @@ def projection_scale(p: Projection) -> float:
 
 
 def geometry_numbers(features: torch.Tensor, labels: torch.Tensor, head: nn.Linear, classes) -> dict:
-    """The three numbers for the paper's claims, on the examples of the three chosen classes."""
+    """The numbers for the paper's Figure 1 claims, on the examples of the three chosen classes: the
+    within/between ratio in the template plane the figure shows (``plane_nc1``) and in the whole
+    penultimate space (``nc1``), the wrong templates' spread and the projection's scale."""
     p = project_classes(features, labels, head, classes)
     keep = torch.isin(labels, torch.tensor(p.classes))
-    return {"nc1": nc1_ratio(features[keep], labels[keep]),
+    return {"plane_nc1": nc1_ratio(p.points, p.labels),
+            "nc1": nc1_ratio(features[keep], labels[keep]),
             "wrong_template_spread": wrong_template_spread(features[keep], labels[keep], head),
             "projection_scale": projection_scale(p)}
 
@@ -219,7 +222,7 @@ def geometry_rows(runs: dict, n: int = N_EXAMPLES) -> list:
 # A finished run's projections and numbers are kept in its folder (lsnb.runs.derived): a warm rebuild of
 # chapter 2 reads them instead of passing thousands of images through every network again. The names say
 # what the numbers depend on; _VERSION changes when the method does.
-_VERSION = 1
+_VERSION = 2
 
 
 def _key(split_name: str, n: int, classes) -> str:
@@ -240,7 +243,27 @@ def _numbers(run, split_name: str, split, n: int, classes) -> dict:
                    lambda: geometry_numbers(*penultimate(run, split, n), run.model.head, classes))
 
 
-GEOMETRY_NUMBERS = ("nc1", "wrong_template_spread", "projection_scale")
+GEOMETRY_NUMBERS = ("plane_nc1", "nc1", "wrong_template_spread", "projection_scale")
+# How tables and figures name them.
+GEOMETRY_LABELS = {"plane_nc1": "tightness in the plane (within/between)",
+                   "nc1": "tightness, full space (NC1)",
+                   "wrong_template_spread": "wrong-template spread / margin",
+                   "projection_scale": "projection scale"}
+
+
+def geometry_table(rows: list) -> list:
+    """:func:`geometry_rows` as a table: per model, alpha and split, each number's mean over the seeds
+    there are, headed in words (:data:`GEOMETRY_LABELS`), three significant digits."""
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["model"], r["alpha"], r["split"]), []).append(r)
+    out = []
+    for (model, alpha, split), rs in groups.items():
+        row = {"model": model, "alpha": f"{alpha:g}", "examples": split}
+        for number, label in GEOMETRY_LABELS.items():
+            row[label] = f"{sum(r[number] for r in rs) / len(rs):.3g}"
+        out.append(row)
+    return out
 
 
 def _values(rows: list, model: str, alpha: float, number: str, split: str) -> list:

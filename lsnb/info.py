@@ -372,6 +372,49 @@ def final_estimates(rows: list, labels) -> tuple:
     return tuple(out)
 
 
+def similar_final_estimates(by_samples: list, labels) -> tuple | None:
+    """The estimate on the similar pair at the end of training with the largest L, per label of ``labels``
+    (rows of :func:`figure6_rows`' second result, ``source`` "<label>, similar classes"): one list per label,
+    in seed order; None where the similar pair was not measured."""
+    out = []
+    for label in labels:
+        mine = [r for r in by_samples if r["source"] == f"{label}, similar classes"]
+        if not mine:
+            return None
+        top = max(r["L"] for r in mine)
+        out.append([r["mi"] for r in sorted(mine, key=lambda r: r["seed"]) if r["L"] == top])
+    return tuple(out)
+
+
+def over_training_table(rows: list) -> list:
+    """Figure 6's estimates as a table: per snapshot epoch, one column per training label, mean ± sd over seeds
+    (nats, three decimals)."""
+    from .metrics import mean_and_spread
+    labels = list(dict.fromkeys(r["training"] for r in rows))
+    out = []
+    for epoch in sorted({r["epoch"] for r in rows}):
+        row = {"epoch": epoch}
+        for label in labels:
+            mean, sd = mean_and_spread([r["mi"] for r in rows if r["epoch"] == epoch and r["training"] == label])
+            row[label] = f"{mean:.3f} ± {sd:.3f}"
+        out.append(row)
+    return out
+
+
+def by_samples_table(rows: list) -> list:
+    """The bias check as a table: per L, the final estimate of every source (network, pair or control),
+    mean over seeds (nats, three decimals)."""
+    sources = list(dict.fromkeys(r["source"] for r in rows))
+    out = []
+    for count in sorted({r["L"] for r in rows}):
+        row = {"L": count}
+        for source in sources:
+            values = [r["mi"] for r in rows if r["L"] == count and r["source"] == source]
+            row[source] = f"{sum(values) / len(values):.3f}" if values else ""
+        out.append(row)
+    return out
+
+
 def figure6_rows(runs_by_label: dict, classes, n_examples: int, n_samples: int, sample_counts,
                  similar_classes=None, augment: str | None = None) -> tuple[list, list]:
     """Figure 6 and its bias check for ``{label: [runs, one per seed]}`` (e.g. the hard-target and the

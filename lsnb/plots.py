@@ -151,25 +151,32 @@ def projection_legend(class_names, markers=("o", "s", "^")) -> list:
 
 
 def geometry_vs_alpha(table: pd.DataFrame):
-    """The three geometry numbers against alpha, one line per model, train and validation."""
-    metrics = [("nc1", "within / between class spread"), ("wrong_template_spread", "wrong-distance spread / margin"),
-               ("projection_scale", "projection scale (activation units)")]
-    fig, axes = plt.subplots(1, 3, figsize=(PAGE_WIDTH, 2.8))
-    for ax, (col, label) in zip(axes, metrics):
+    """The geometry numbers of :data:`lsnb.geometry.GEOMETRY_LABELS` against alpha (linear axis; the
+    numbers on log axes), one line per model, train and validation; one legend beside the panels."""
+    from .geometry import GEOMETRY_LABELS
+    metrics = [(col, label + (" (activation units)" if col == "projection_scale" else ""))
+               for col, label in GEOMETRY_LABELS.items() if col in table]
+    rows = (len(metrics) + 1) // 2
+    fig, axes = plt.subplots(rows, 2, figsize=(PAGE_WIDTH, 2.6 * rows), squeeze=False)
+    for ax, (col, label) in zip(axes.flat, metrics):
         sns.lineplot(table, x="alpha", y=col, hue="model", style="split", marker="o", ax=ax, errorbar="sd")
         ax.set_xlabel("label smoothing alpha")
         ax.set_ylabel(label, fontsize="small")
         ax.set_yscale("log")
-        if ax is not axes[-1]:
-            ax.get_legend().remove()
-    axes[-1].legend(fontsize="xx-small", loc="upper left", bbox_to_anchor=(1.02, 1))
+        ax.get_legend().remove()
+    for ax in list(axes.flat)[len(metrics):]:
+        ax.set_visible(False)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize="x-small", loc="upper left", bbox_to_anchor=(1.0, 0.95))
     fig.tight_layout()
     return fig
 
 
 def reliability_diagrams(panels: dict):
     """The paper's Figure 2 style: per model, accuracy against confidence for several variants
-    (dashed diagonal = perfect calibration). ``panels`` maps a title to ``{label: reliability dict}``."""
+    (dashed diagonal = perfect calibration). ``panels`` maps a title to ``{label: reliability dict}``;
+    the legend beside the last panel serves all of them, so the panels' labels must be the same
+    (a model's own numbers, such as its fitted T, belong in its title)."""
     n = len(panels)
     fig, axes = plt.subplots(1, n, figsize=(PAGE_WIDTH, PAGE_WIDTH / max(n, 2.5) + 0.5), squeeze=False,
                              sharey=True)
@@ -224,15 +231,19 @@ def accuracy_vs_gamma(table: pd.DataFrame):
 
 
 def information_over_training(table: pd.DataFrame, log_n: float):
-    """The paper's Figure 6: estimated I(X; Y) in nats over training, with the log 2 and log N lines."""
+    """The paper's Figure 6: estimated I(X; Y) in nats over training, with the log 2 line. The axis spans
+    the curves and log 2; the ceiling log N is written in the corner, since a line there would squeeze
+    the curves into a band whenever they stay far below it."""
     import math
 
     fig, ax = plt.subplots(figsize=(PAGE_WIDTH * 0.75, 3.2))
     sns.lineplot(table, x="epoch", y="mi", hue="training", marker="o", markersize=4, errorbar="sd", ax=ax)
     ax.axhline(math.log(2), color="0.3", ls="--", lw=1)
-    ax.axhline(log_n, color="0.3", ls=":", lw=1)
+    low, high = ax.get_ylim()
+    ax.set_ylim(min(low, math.log(2) - 0.05), high)
     ax.text(ax.get_xlim()[1], math.log(2), " log 2", va="center", fontsize="small")
-    ax.text(ax.get_xlim()[1], log_n, " log N", va="center", fontsize="small")
+    ax.text(0.99, 0.97, f"ceiling log N = {log_n:.2f} nats", transform=ax.transAxes, ha="right", va="top",
+            fontsize="x-small", color="0.3")
     ax.set_xlabel("training epoch")
     ax.set_ylabel("I(X; Y) estimate (nats)")
     ax.legend(fontsize="small", title=None)

@@ -10,14 +10,16 @@ Run ``python -m lsnb.results RESULTS_DIR OUT.md [--edition book/editions/gpu]`` 
 """
 from __future__ import annotations
 
+import argparse
 import os
 import sys
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .editions import (OVERVIEW, ROOT, EditionError, duration_text, edition_status, provenance_text,
                        read_edition)
-from .stats import RULE
+from .stats import NOT_TESTABLE, RULE
 from .store import atomic_write_bytes, atomic_write_json, read_json, writable_dir
 
 
@@ -28,16 +30,21 @@ class Claim:
     claim: str
     paper: str
     ours: str
-    verdict: str  # one of VERDICTS (the reason in ``note`` for the last two)
+    verdict: str  # one of VERDICTS; for NOT_TESTABLE ``note`` names the failed premise
     note: str = ""
+    premise: str = ""  # the condition under which the experiment can test the claim (lsnb.stats.Premise)
+
+    def claim_text(self) -> str:
+        """The claim as a table shows it: with the condition under which it is testable."""
+        return f"{self.claim} (testable where: {self.premise})" if self.premise else self.claim
 
     def __post_init__(self):
         if self.verdict not in VERDICTS:
             raise ValueError(f"verdict={self.verdict!r} must be one of {', '.join(map(repr, VERDICTS))}")
 
 
-# The verdicts of lsnb.stats (the book's one rule), and "not comparable" where a number is not a difference.
-VERDICTS = ("agrees", "differs", "within noise", "not comparable")
+# The verdicts of lsnb.stats (the book's one rule), NOT_TESTABLE included: the scorecard's tally names them all.
+VERDICTS = ("agrees", "differs", "within noise", NOT_TESTABLE)
 
 
 def default_results_dir() -> Path:
@@ -63,11 +70,41 @@ def _cell(text) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _verdict_cell(c: dict | None) -> str:
-    """One side's cell of a claim: the verdict in bold, the numbers, the note; an em dash when it has no such claim."""
+def _verdict_cell(c: dict | None, shared: tuple = ()) -> str:
+    """One side's cell of a claim: the verdict in bold, the numbers, the note less the parts in ``shared``
+    (said once under the chapter's heading); an em dash when it has no such claim."""
     if c is None:
         return "—"
-    return _cell(f"**{c['verdict']}** — {c['ours']}" + (f" ({c['note']})" if c.get("note") else ""))
+    note = "; ".join(part for part in _note_parts(c) if part not in shared)
+    return _cell(f"**{c['verdict']}** — {c['ours']}" + (f" ({note})" if note else ""))
+
+
+def _note_parts(c: dict) -> list:
+    """A claim's note split at "; ": a note is often the chapter's caveat with a row's own reason after it."""
+    return [part for part in (c.get("note") or "").split("; ") if part]
+
+
+def _shared_note(claims: list) -> tuple:
+    """The parts of the note that every one of ``claims`` (one side of one chapter) carries, in their order.
+
+    Two claims at least: the note of a chapter's only claim is that claim's own (a failed premise, say),
+    so it stays in its row rather than reading as a caveat on the whole chapter.
+    """
+    if len(claims) < 2:
+        return ()
+    first, rest = _note_parts(claims[0]), [set(_note_parts(c)) for c in claims[1:]]
+    return tuple(part for part in first if all(part in parts for parts in rest))
+
+
+def _tally_rows(sides: list) -> list:
+    """How many claims of each side have each verdict: every one of VERDICTS named (zeros too), so that a
+    reader sees the whole score before the chapters; a verdict outside them (a results file written before
+    the book settled its verdicts) gets its own column instead of vanishing from the count."""
+    counts = [(name, Counter(c["verdict"] for r in results.values() for c in r.get("claims", [])))
+              for name, results in sides]
+    names = list(VERDICTS) + sorted({v for _, n in counts for v in n} - set(VERDICTS))
+    out = ["| verdicts | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    return out + [f"| {name} | " + " | ".join(str(n[v]) for v in names) + " |" for name, n in counts]
 
 
 def _meta_rows(sides: list) -> list:
@@ -80,6 +117,7 @@ def _meta_rows(sides: list) -> list:
             return "each network's profile schedule" if key == "epochs" and "epochs" in meta else "not recorded"
         return fmt(meta[key])
     rows = [("profile", lambda r: get(r, "profile")), ("hardware", lambda r: get(r, "hardware")),
+            ("precision", lambda r: get(r, "precision")),
             ("seeds", lambda r: get(r, "seeds")), ("epochs", lambda r: get(r, "epochs")),
             ("wall time", lambda r: get(r, "wall_s", duration_text)),
             ("run", lambda r: "—" if r is None else r.get("setup", ""))]
@@ -96,67 +134,79 @@ def render_scorecard(results_dir: Path | str, edition_dir: Path | str | None = N
                      ) -> str:
     """The scorecard in MyST markdown: per chapter, its run settings and one row per claim with the paper's
     number, the GPU edition's (``edition_dir``, see :mod:`lsnb.editions`) and this build's (``results_dir``),
-    each side with its verdict; the verdict rule (:data:`lsnb.stats.RULE`) first.
+    each side with its verdict; first the verdict rule (:data:`lsnb.stats.RULE`) and each side's tally of
+    verdicts.
 
-    Without ``edition_dir`` only this build's column is shown; with one that holds no edition
-    yet, the edition's column is there and says so. ``root``: the checkout whose ``HEAD`` an
-    edition's commit is compared with (default: this package's).
+    Under a chapter's heading, a caveat that every claim of one side carries in its note (the profile's
+    data and schedule, typically) is said once for that side and left out of the rows; a row keeps
+    what is its own (a failed premise, say).
+
+    Without ``edition_dir``, or with one that holds no edition yet (then a line says so), only this
+    build's column is shown. ``root``: the checkout whose ``HEAD`` an edition's commit is compared
+    with (default: this package's).
     """
     build = _read_all(Path(results_dir))
     if not build:
         raise FileNotFoundError(f"no chapter results in {results_dir}: execute the chapters first (make book)")
-    out = [f"**The verdict rule**, the same for every claim on every side (`lsnb.stats`): {RULE}.", ""]
-    edition, sides = {}, [("this build", build)]
+    edition, sides, about_edition = {}, [("this build", build)], []
     if edition_dir is not None:
         manifest = read_edition(edition_dir)
-        if manifest is None:
-            out += ["**GPU edition**: none has been produced yet, so its column is empty "
-                    f"({{doc}}`what it is and how to make it <chapters/{OVERVIEW}>`).", ""]
+        if manifest is None:  # no column of dashes for an edition that does not exist: one line says so
+            about_edition = ["**GPU edition**: none has been made yet, so only this build is shown "
+                             f"({{doc}}`what it is and how to make it <chapters/{OVERVIEW}>`).", ""]
         else:
             edition = _read_all(Path(edition_dir) / "results")
             status = edition_status(manifest, Path(root) if root is not None else ROOT)
             line = (f"**GPU edition** ({{doc}}`its pages <chapters/{OVERVIEW}>`): "
                     f"{provenance_text(manifest)}")
-            out += ([line, "", "```{warning}", status["message"], "```", ""] if status["stale"]
-                    else [f"{line} {status['message']}", ""])
-        sides = [("GPU edition", edition), ("this build", build)]
+            about_edition = ([line, "", "```{warning}", status["message"], "```", ""] if status["stale"]
+                             else [f"{line} {status['message']}", ""])
+            sides = [("GPU edition", edition), ("this build", build)]
+    out = [f"**The verdict rule**, the same for every claim on every side (`lsnb.stats`): {RULE}.", ""]
+    out += _tally_rows(list(reversed(sides))) + [""]  # this build's tally first, the edition's below it
+    out += about_edition
     for chapter in sorted(set(build) | set(edition)):
         here = [(name, results.get(chapter)) for name, results in sides]
         first = next(r for _, r in reversed(here) if r is not None)
-        shown = [(name, r) for name, r in here if name != "GPU edition" or edition]  # no edition: no settings
-        out += [f"## {first['title']}", ""] + _meta_rows(shown) + [""]
+        out += [f"## {first['title']}", ""]
+        shared = {name: _shared_note((r or {}).get("claims", [])) for name, r in here}
+        for name, parts in shared.items():
+            if parts:
+                caveat = "; ".join(parts)
+                out += [_cell(f"*{name[0].upper() + name[1:]}*: {caveat}" + ("" if caveat.endswith(".") else ".")),
+                        ""]
+        out += _meta_rows(here) + [""]
         claims = {}  # claim text -> {side: claim}, in this build's order, then the edition's own
         for name, r in reversed(here):
             for c in (r or {}).get("claims", []):
                 claims.setdefault(c["claim"], {})[name] = c
         out += ["| claim | paper | " + " | ".join(name for name, _ in sides) + " |", "|---|---|" + "---|" * len(sides)]
         for text, by_side in claims.items():
-            paper = next(iter(by_side.values()))["paper"]  # this build's wording where it has the claim
-            out.append(f"| {_cell(text)} | {_cell(paper)} | "
-                       + " | ".join(_verdict_cell(by_side.get(name)) for name, _ in sides) + " |")
+            first_side = next(iter(by_side.values()))  # this build's wording where it has the claim
+            paper, premise = first_side["paper"], first_side.get("premise")
+            shown = f"{text} (testable where: {premise})" if premise else text
+            out.append(f"| {_cell(shown)} | {_cell(paper)} | "
+                       + " | ".join(_verdict_cell(by_side.get(name), shared[name]) for name, _ in sides) + " |")
         out.append("")
     return "\n".join(out)
 
 
 def main(argv=None) -> int:
-    """``python -m lsnb.results RESULTS_DIR OUT.md [--edition EDITION_DIR]``."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    edition = None
-    if "--edition" in argv:
-        i = argv.index("--edition")
-        edition = argv[i + 1] if i + 1 < len(argv) else None
-        del argv[i:i + 2]
-        if edition is None:
-            argv = []
-    if len(argv) != 2:
-        print("usage: python -m lsnb.results RESULTS_DIR OUT.md [--edition EDITION_DIR]", file=sys.stderr)
-        return 2
+    """``python -m lsnb.results RESULTS_DIR OUT.md [--edition EDITION_DIR]``: write the scorecard table.
+
+    A usage error exits with 2 (argparse's); no chapter results or a broken edition returns 1.
+    """
+    parser = argparse.ArgumentParser(prog="python -m lsnb.results", description="Write the book's scorecard table.")
+    parser.add_argument("results_dir", metavar="RESULTS_DIR", help="the chapters' results files (<chapter>.json)")
+    parser.add_argument("out", metavar="OUT.md", help="where to write the table (MyST markdown)")
+    parser.add_argument("--edition", metavar="EDITION_DIR", help="the GPU edition to set beside this build")
+    args = parser.parse_args(argv)
     try:
-        text = render_scorecard(argv[0], edition)
+        text = render_scorecard(args.results_dir, args.edition)
     except (FileNotFoundError, EditionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    atomic_write_bytes(Path(argv[1]), text.encode())
+    atomic_write_bytes(Path(args.out), text.encode())
     return 0
 
 

@@ -15,6 +15,15 @@ reads the interval against the paper's claim:
 
 With fewer than two values on a side the spread is unknown, the interval is infinite and
 the verdict is "within noise": a verdict needs seeds (the book uses at least 3).
+
+A claim is only tested where its *premise* holds on the data: a hard-target network that is
+over-confident before "temperature scaling fixes it" is judged, a teacher ahead of its student
+and a distilled student ahead of the student trained alone before "this teacher distils worse",
+a translation model above a quality floor before its BLEU is compared. Each premise is a
+:class:`Premise` (the condition in words, whether it holds, what was measured);
+:func:`premised` turns a verdict into **not testable** when any premise fails, and
+:func:`failed_text` names the failed conditions for the claim's row. Never agrees or differs
+outside the claim's regime.
 """
 from __future__ import annotations
 
@@ -22,12 +31,58 @@ import math
 import warnings
 from dataclasses import dataclass
 
-RULE = ("95 % Welch t-interval of the difference of means over seeds (unequal variances, "
-        "Welch-Satterthwaite degrees of freedom): a directional claim agrees when the interval lies on "
-        "the paper's side of 0 and differs when it lies on the other; a claim that two numbers differ "
-        "by at most a margin agrees when the interval lies inside ± the margin and differs when it lies "
-        "outside; anything else is within noise")
+RULE = ("each claim is judged only where its premise (the condition under which the experiment can "
+        "test it, stated in its row) holds on the data, and is **not testable** here, with the failed "
+        "condition named, where it does not; then the 95 % Welch t-interval of the difference of means "
+        "over seeds (unequal variances, Welch-Satterthwaite degrees of freedom): a directional claim "
+        "agrees when the interval lies on the paper's side of 0 and differs when it lies on the other; "
+        "a claim that two numbers differ by at most a margin agrees when the interval lies inside ± the "
+        "margin and differs when it lies outside; anything else is within noise")
 CONFIDENCE = 0.95
+NOT_TESTABLE = "not testable"
+
+
+@dataclass(frozen=True)
+class Premise:
+    """A condition a claim needs before its verdict means anything (see the module docstring).
+
+    ``condition``: what must hold, in words ("the hard-target network memorised its training
+    set, training accuracy >= 99 %"); ``holds``: whether it does on this run's data;
+    ``measured``: what was measured ("79.1 %").
+    """
+
+    condition: str
+    holds: bool
+    measured: str = ""
+
+    def __post_init__(self):
+        if not isinstance(self.holds, bool):
+            raise TypeError(f"Premise.holds must be True or False, got {self.holds!r}")
+
+    def text(self) -> str:
+        """``"condition (measured)"``."""
+        return f"{self.condition} ({self.measured})" if self.measured else self.condition
+
+
+def from_verdict(condition: str, comparison: "Comparison", digits: int = 2, unit: str = "",
+                 margin: float | None = None, label: str = "") -> Premise:
+    """A premise that is itself a difference over seeds: it holds when the rule says "agrees"
+    (e.g. "the fitted T above 1": the interval of ``T - 1`` wholly above 0); ``label`` names the
+    difference in what was measured ("T - 1 -0.02 [-0.04, -0.01]")."""
+    measured = comparison.text(digits, unit)
+    return Premise(condition, comparison.verdict(margin) == "agrees", f"{label} {measured}" if label else measured)
+
+
+def premised(verdict: str, premises) -> str:
+    """``verdict`` where every premise holds, else :data:`NOT_TESTABLE`."""
+    return verdict if all(p.holds for p in premises) else NOT_TESTABLE
+
+
+def failed_text(premises) -> str:
+    """The failed premises of a claim, for its row: ``"not testable: <condition> fails (<measured>); ..."``,
+    empty when all hold."""
+    failed = [p.text() for p in premises if not p.holds]
+    return "not testable: " + "; ".join(f"{t} fails" for t in failed) if failed else ""
 
 
 @dataclass(frozen=True)
@@ -95,11 +150,15 @@ def verdict(a, b, margin: float | None = None) -> str:
 
 
 def all_of(verdicts) -> str:
-    """One verdict for a claim made about several networks (or temperatures) at once: "agrees" when
-    every part agrees, "differs" when any part differs, else "within noise"."""
+    """One verdict for a claim made about several networks (or temperatures) at once, over the parts
+    whose premise holds: "agrees" when every such part agrees, "differs" when any differs, else
+    "within noise"; "not testable" when no part is testable."""
     verdicts = list(verdicts)
     if not verdicts:
         raise ValueError("all_of needs at least one verdict")
+    verdicts = [v for v in verdicts if v != NOT_TESTABLE]
+    if not verdicts:
+        return NOT_TESTABLE
     if all(v == "agrees" for v in verdicts):
         return "agrees"
     return "differs" if "differs" in verdicts else "within noise"

@@ -17,6 +17,8 @@ model is captured once per run as a CUDA graph and replayed (:mod:`lsnb.cudagrap
 """
 from __future__ import annotations
 
+import collections
+
 import functools
 import math
 import os
@@ -189,14 +191,35 @@ def train(config: TrainConfig, *, runs_dir: Path | str | None = None, device=Non
     device = torch.device(device) if device is not None else default_device()
     run_dir = RunDir(Path(runs_dir) if runs_dir is not None else default_runs_dir(), config)
     if run_dir.is_finished():
-        return _load_finished(run_dir, device)
+        return _handed_out(_load_finished(run_dir, device))
 
     ds = runs.load_data(config)
     teacher, teacher_mode, teacher_logits = _teacher(config, run_dir.path.parent, ds, device)
     with run_dir.lock():
         if run_dir.is_finished():  # another process finished it while this one waited for the lock
-            return _load_finished(run_dir, device)
-        return _train(config, run_dir, ds, device, teacher, teacher_mode, teacher_logits, progress, on_epoch_end)
+            return _handed_out(_load_finished(run_dir, device))
+        return _handed_out(_train(config, run_dir, ds, device, teacher, teacher_mode, teacher_logits, progress,
+                                  on_epoch_end))
+
+
+# How the runs that train() handed out in this process were trained (each run's recorded precision), so that
+# a chapter's page says how its numbers were made -- runs loaded from the store may come from another machine.
+_PRECISIONS: collections.Counter = collections.Counter()
+
+
+def _handed_out(run: Run) -> Run:
+    _PRECISIONS[run.metrics.get("precision", "not recorded")] += 1
+    return run
+
+
+def precisions_used() -> dict:
+    """``{precision: number of runs}`` of the runs :func:`train` returned since :func:`forget_precisions`."""
+    return dict(_PRECISIONS)
+
+
+def forget_precisions() -> None:
+    """Start counting :func:`precisions_used` afresh (a chapter's setup does, so each page counts its own)."""
+    _PRECISIONS.clear()
 
 
 def _load_finished(run_dir: RunDir, device: torch.device) -> Run:

@@ -52,12 +52,18 @@ def _label(alpha: float) -> str:
     return "hard targets" if alpha == 0 else f"LS {alpha:g}"
 
 
+# Figure 4's ECE and NLL need no decoding, so they are measured on a grid fine enough to locate their
+# minima (step 0.05 from 0.5 to 2); BLEU needs a beam search per T and keeps the chapter's coarser grid.
+FINE_GRID = tuple(round(0.5 + 0.05 * i, 2) for i in range(31))
+
+
 def token_calibration(trained: dict, grid, seed: int, n_bins: int = 15) -> tuple[list, dict]:
     """Next-token calibration on the test sentences given the correct prefix (sec. 3, Figure 3).
 
     ``trained``: ``{alpha: runs}``. Each run's temperature is fitted on the validation
-    sentences by NLL (as for the images); the rows hold, for every T of ``grid`` and the
-    fitted one, next-token accuracy (%), ECE (``n_bins``) and NLL (nats per token). The
+    sentences by NLL (as for the images); the rows hold, for every T of ``grid``, of
+    :data:`FINE_GRID` and the fitted one, next-token accuracy (%), ECE (``n_bins``) and NLL
+    (nats per token). The
     second result is Figure 3's reliability data of the ``seed`` runs: the hard-target
     model, the same at its fitted T, and the label-smoothed one. Each run's numbers are
     kept in its folder (:func:`lsnb.runs.derived`): the logits over a vocabulary are the
@@ -86,14 +92,29 @@ def _run_calibration(r, grid, n_bins: int) -> dict:
         rows = [{"alpha": a, "seed": r.config.seed, "T": t, "fitted": t == t_fit,
                  "accuracy": 100 * metrics.accuracy(logits, y),
                  "ece": metrics.ece(logits, y, n_bins, t), "nll": nll_at(logits, y, t)}
-                for t in sorted(set(grid) | {t_fit})]
+                for t in sorted(set(grid) | set(FINE_GRID) | {t_fit})]
         bins = {"hard targets" if a == 0 else f"LS, alpha = {a:g}": metrics.reliability(logits, y, n_bins)}
         if a == 0:
             bins[f"hard, T = {t_fit:.2f}"] = metrics.reliability(logits, y, n_bins, t_fit)
         return {"rows": rows, "reliability": {label: {k: v.tolist() for k, v in b.items()}
                                               for label, b in bins.items()}}
-    name = f"tokens_T{'-'.join(f'{t:g}' for t in sorted(grid))}_bins{n_bins}_v2"
+    name = f"tokens_T{'-'.join(f'{t:g}' for t in sorted(grid))}_fine_bins{n_bins}_v3"
     return runs.derived(r, "calibration", name, compute)
+
+
+def token_table(rows: list) -> list:
+    """:func:`token_calibration`'s rows at T = 1 as a table: per training, next-token accuracy (%), ECE and
+    NLL (nats per token), mean ± sd over seeds, headers in words."""
+    out = []
+    for a in sorted({r["alpha"] for r in rows}):
+        mine = [r for r in rows if r["alpha"] == a and r["T"] == 1.0 and not r["fitted"]]
+        row = {"training": _label(a), "seeds": len(mine)}
+        for key, name, digits in (("accuracy", "next-token accuracy (%)", 1), ("ece", "ECE", 3),
+                                  ("nll", "NLL (nats/token)", 3)):
+            mean, sd = mean_and_spread([r[key] for r in mine])
+            row[name] = f"{mean:.{digits}f} ± {sd:.{digits}f}"
+        out.append(row)
+    return out
 
 
 def bleu_rows(trained: dict, grid, seed: int, *, beam: int = 4, length_penalty: float = 0.6,
@@ -122,26 +143,47 @@ def example_translations(trained: dict, n: int = 6, *, beam: int = 4, length_pen
     columns = {"English": [en for en, _ in text.corpus(config.dataset)["test"][:n]],
                "reference": references(config, "test")[:n]}
     for a, rs in trained.items():
-        columns[_label(a)] = run_translations(rs[0], "test", beam=beam, length_penalty=length_penalty)[:n]
+        columns[_label(a)] = [_clip(h) for h in run_translations(rs[0], "test", beam=beam,
+                                                                  length_penalty=length_penalty)[:n]]
     return columns
 
 
-def figure4_table(tokens, bleu_table, seed: int, grid):
-    """Figure 4's data: the ``seed`` rows of :func:`token_calibration` (a DataFrame) at the temperatures of
-    ``grid``, joined with their BLEU (:func:`bleu_rows`, a DataFrame) and labelled by training."""
-    first = tokens[(tokens.seed == seed) & tokens["T"].isin(grid)]
-    table = first.merge(bleu_table[bleu_table.seed == seed], on=["alpha", "seed", "T"])
+def _clip(sentence: str, words: int = 12) -> str:
+    """At most ``words`` words: a model that repeats itself fills a table with one sentence otherwise."""
+    parts = sentence.split()
+    return sentence if len(parts) <= words else " ".join(parts[:words]) + " …"
+
+
+def figure4_table(tokens, bleu_table, seed: int):
+    """Figure 4's data: the ``seed`` rows of :func:`token_calibration` (a DataFrame) at every temperature
+    but the fitted ones, with their BLEU (:func:`bleu_rows`, a DataFrame; empty where no beam search was
+    run at that T), labelled by training."""
+    first = tokens[(tokens.seed == seed) & ~tokens.fitted]
+    table = first.merge(bleu_table[bleu_table.seed == seed], on=["alpha", "seed", "T"], how="left")
     table["training"] = table.alpha.map(_label)
     return table
+
+
+def grid_locates(grid, best: float, max_step: float) -> bool:
+    """Whether a temperature ``grid`` locates the optimum found at ``best``: not at either edge, and
+    the grid's steps on both sides of it at most ``max_step``."""
+    grid = sorted(set(float(t) for t in grid))
+    if best not in grid:
+        return False
+    i, slack = grid.index(best), 1e-9  # grids are written in decimals: 0.8 - 0.6 is 0.2 plus rounding
+    return (0 < i < len(grid) - 1 and grid[i] - grid[i - 1] <= max_step + slack
+            and grid[i + 1] - grid[i] <= max_step + slack)
 
 
 @dataclass(frozen=True)
 class TranslationSummary:
     """The numbers behind the translation claims of sec. 3, one value per seed: at T = 1, BLEU, next-token
-    ECE and NLL without (``*_hard``) and with label smoothing (``*_ls``); for every hard-target seed, its
-    best BLEU over the temperature grid and the temperatures of that best BLEU and of the lowest ECE and
-    NLL. Each claim is a :class:`lsnb.stats.Comparison` over seeds, signed so that > 0 is the paper's
-    finding; ``boot_sd`` (the bootstrap spread of BLEU over test sentences) is reported beside them."""
+    ECE and NLL without (``*_hard``) and with label smoothing (``*_ls``); the hard-target model's fitted
+    T (validation NLL) and its test ECE there (``ece_ts``); for every hard-target seed, its best BLEU
+    over the temperature grid and the temperatures of that best BLEU (on ``bleu_grid``) and of the
+    lowest ECE and NLL (on ``token_grid``). Each claim is a :class:`lsnb.stats.Comparison` over seeds,
+    signed so that > 0 is the paper's finding; ``boot_sd`` (the bootstrap spread of BLEU over test
+    sentences) is reported beside them."""
 
     bleu_hard: list
     bleu_ls: list
@@ -155,7 +197,11 @@ class TranslationSummary:
     t_min_ece: list
     t_min_nll: list
     best_bleu: float
-    accuracy: float          # mean next-token accuracy (%) at T = 1
+    accuracy: float          # mean next-token accuracy (%) of the hard-target model at T = 1
+    t_fit: list = ()
+    ece_ts: list = ()
+    bleu_grid: tuple = ()
+    token_grid: tuple = ()
 
     @property
     def bleu_gain(self) -> Comparison:
@@ -170,6 +216,16 @@ class TranslationSummary:
         return compare(self.nll_ls, self.nll_hard)
 
     @property
+    def ts_gain(self) -> Comparison:
+        """Temperature scaling's lower next-token ECE than the hard-target model's (Table 3)."""
+        return compare(self.ece_hard, self.ece_ts)
+
+    @property
+    def ls_vs_ts(self) -> Comparison:
+        """Label smoothing's ECE minus temperature scaling's (Table 3: "about as well" within a margin)."""
+        return compare(self.ece_ls, self.ece_ts)
+
+    @property
     def ts_gap(self) -> Comparison:
         """The label-smoothed model's BLEU at T = 1 over the hard-target model's best BLEU over T (Figure 4)."""
         return compare(self.bleu_ls, self.best_hard_bleu)
@@ -180,13 +236,25 @@ class TranslationSummary:
         return compare([abs(n - b) for n, b in zip(self.t_min_nll, self.t_best_bleu)],
                        [abs(e - b) for e, b in zip(self.t_min_ece, self.t_best_bleu)])
 
+    def grids_locate(self, max_step: float) -> tuple[bool, str]:
+        """Whether the grids locate every seed's optima (:func:`grid_locates`): the best-BLEU T on the
+        BLEU grid, the ECE and NLL minima on the token grid; and the grids in words."""
+        ok = (all(grid_locates(self.bleu_grid, t, max_step) for t in self.t_best_bleu)
+              and all(grid_locates(self.token_grid, t, max_step) for t in self.t_min_ece + self.t_min_nll))
+        bleu = ", ".join(f"{t:g}" for t in self.bleu_grid)
+        token = f"{min(self.token_grid):g}-{max(self.token_grid):g}" if self.token_grid else "none"
+        return ok, f"BLEU at T = {bleu}; best-BLEU T {', '.join(f'{t:g}' for t in self.t_best_bleu)}; ECE/NLL on {token}"
+
 
 def translation_summary(tokens, bleu_table, alpha: float) -> TranslationSummary:
     """:class:`TranslationSummary` of :func:`token_calibration`'s and :func:`bleu_rows`' rows (DataFrames),
-    for hard targets and label smoothing ``alpha``."""
+    for hard targets and label smoothing ``alpha``. The ECE and NLL minima are looked for on every
+    temperature the token rows hold but the fitted ones (:data:`FINE_GRID` and the chapter's grid)."""
     at_1, b1 = tokens[tokens["T"] == 1.0], bleu_table[bleu_table["T"] == 1.0]
-    grid = sorted(set(bleu_table["T"]))
-    hard_t, hard_b = tokens[(tokens.alpha == 0) & tokens["T"].isin(grid)], bleu_table[bleu_table.alpha == 0]
+    bleu_grid = tuple(sorted(set(bleu_table["T"])))
+    hard_t = tokens[(tokens.alpha == 0) & ~tokens.fitted]
+    hard_b = bleu_table[bleu_table.alpha == 0]
+    fitted = tokens[(tokens.alpha == 0) & tokens.fitted].sort_values("seed")
     seeds = sorted(set(hard_b.seed))
 
     def per_alpha(frame, column):
@@ -202,4 +270,7 @@ def translation_summary(tokens, bleu_table, alpha: float) -> TranslationSummary:
         t_best_bleu=[arg(hard_b, s, "bleu", "idxmax") for s in seeds],
         t_min_ece=[arg(hard_t, s, "ece", "idxmin") for s in seeds],
         t_min_nll=[arg(hard_t, s, "nll", "idxmin") for s in seeds],
-        best_bleu=float(bleu_table["bleu"].max()), accuracy=mean_and_spread(at_1["accuracy"].tolist())[0])
+        best_bleu=float(bleu_table["bleu"].max()),
+        accuracy=mean_and_spread(at_1[at_1.alpha == 0]["accuracy"].tolist())[0],
+        t_fit=fitted["T"].tolist(), ece_ts=fitted["ece"].tolist(), bleu_grid=bleu_grid,
+        token_grid=tuple(sorted(set(hard_t["T"]))))

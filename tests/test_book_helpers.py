@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
-from lsnb import book, chapters
+from lsnb import book, chapters, train
 from lsnb.results import Claim
 
 REPO = {"url": "https://github.com/someone/lsnb", "branch": "dev"}
@@ -94,3 +94,25 @@ def test_glue_banner_glues_markdown_for_the_book_and_shows_a_summary_elsewhere(m
     book.glue_banner(setup, "01_label_smoothing")
     assert not glued and len(shown) == 2
     assert all(":::" not in s.data and "smoke" in s.data for s in shown) and "wall time" in shown[1].data
+
+
+def test_the_banner_gives_the_precision_the_chapters_runs_recorded_not_the_profiles(monkeypatch, tmp_path):
+    setup = chapters.setup("cpu", runs_dir=str(tmp_path), results_dir=str(tmp_path))
+    assert "fp32" not in setup.profile.device_note and "bf16" not in setup.hardware
+    # three runs loaded from the store, trained elsewhere in bf16, and one trained here in fp32
+    monkeypatch.setattr(train, "_PRECISIONS", __import__("collections").Counter({"bf16": 3, "fp32": 1}))
+    text = book.banner(setup, "01_label_smoothing", wall_s=1.0, repo=REPO)
+    assert "**precision**: bf16 for 3 runs, fp32 for 1 run" in text
+    assert setup.meta()["precision"] == "bf16 for 3 runs, fp32 for 1 run"
+    chapters.setup("cpu", runs_dir=str(tmp_path), results_dir=str(tmp_path))     # a new chapter counts afresh
+    assert train.precisions_used() == {} and chapters.precision_text({}) == "no training run"
+    assert chapters.precision_text({"fp32": 12}) == "fp32 (all 12 training runs)"
+
+
+def test_train_counts_the_precision_of_every_run_it_hands_out(tmp_path):
+    from lsnb import profiles
+    train.forget_precisions()
+    cfg = profiles.fcn_config("smoke", epochs=1, hidden=8).with_(n_train=200, n_val=50, n_test=50)
+    run = train.train(cfg, runs_dir=tmp_path, progress=False)
+    train.train(cfg, runs_dir=tmp_path, progress=False)                 # loaded from the store: counted again
+    assert train.precisions_used() == {run.metrics["precision"]: 2}

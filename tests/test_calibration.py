@@ -156,16 +156,18 @@ def test_scaling_rows_fit_on_validation_and_repair_the_test_set(image_runs):
 
 def test_table3_and_its_summary(image_runs):
     rows = temperature.scaling_rows(image_runs, n_bins=15)
-    table, numbers = temperature.table3(rows, image_runs, 0.1)
+    table, numbers = temperature.table3(rows, image_runs)
     assert [t["model"] for t in table] == ["Net", "Other"]
     assert list(table[0]) == ["model", "baseline ECE", "temp. scaling ECE", "T (NLL fit)", "T (ECE grid)",
-                              "LS ECE (alpha=0.1)"]          # six columns: readable at page width
+                              "LS ECE (alpha chosen on validation)", "alpha chosen"]
     per_seed = lambda **w: [r for r in rows if r["model"] == "Net" and all(r[k] == v for k, v in w.items())]
     assert numbers["Net"] == {"baseline": [r["ece"] for r in per_seed(alpha=0.0, method="none")],
                               "temperature": [r["ece"] for r in per_seed(alpha=0.0, method="temperature")],
                               "T": [r["T_nll"] for r in per_seed(alpha=0.0, method="temperature")],
-                              "ls": [r["ece"] for r in per_seed(alpha=0.1, method="none")]}
-    assert table[0]["LS ECE (alpha=0.1)"] == pm(numbers["Net"]["ls"], digits=3)
+                              "ls": [r["ece"] for r in per_seed(alpha=0.1, method="none")],
+                              "ls_alpha": [0.1, 0.1]}            # the only label-smoothed runs
+    assert table[0]["LS ECE (alpha chosen on validation)"] == pm(numbers["Net"]["ls"], digits=3)
+    assert table[0]["alpha chosen"] == "0.1"
     assert table[0]["T (NLL fit)"] == pm(numbers["Net"]["T"], digits=2)
     summary = temperature.summarise_table3(numbers)
     n = numbers["Net"]
@@ -219,10 +221,13 @@ def test_reliability_panels_use_the_fitted_temperature_of_the_hard_run(image_run
     rows = temperature.scaling_rows(image_runs, n_bins=15)
     panels = temperature.reliability_panels(image_runs, rows, 0.1, seed=1, n_bins=15)
     t = next(r["T_nll"] for r in rows if r["model"] == "Other" and r["alpha"] == 0 and r["seed"] == 1)
-    assert list(panels) == ["Net (net-data)", "Other (other-data)"]
-    assert list(panels["Other (other-data)"]) == ["hard targets", f"hard, T = {t:.2f}", "LS, alpha = 0.1"]
-    hard = panels["Other (other-data)"]["hard targets"]
-    scaled = panels["Other (other-data)"][f"hard, T = {t:.2f}"]
+    other = f"Other (other-data)\nfitted T = {t:.2f}"              # each panel's own T in its title
+    assert list(panels)[1] == other and list(panels)[0].startswith("Net (net-data)\nfitted T = ")
+    # one legend serves every panel, so the labels are the same in each
+    assert list(panels[other]) == list(panels[list(panels)[0]]) == ["hard targets", "hard, fitted T",
+                                                                      "LS, alpha = 0.1"]
+    hard = panels[other]["hard targets"]
+    scaled = panels[other]["hard, fitted T"]
     assert hard["count"].sum() == scaled["count"].sum() == 4000
     assert (hard["confidence"] - hard["accuracy"]).nansum() > (scaled["confidence"] - scaled["accuracy"]).nansum()
 
@@ -237,3 +242,24 @@ def test_alpha_and_temperature_sweeps(image_runs):
     assert hard_at_3["ece"] < hard_at_1["ece"] and hard_at_3["accuracy"] == hard_at_1["accuracy"]
     logits, labels = over_confident(1 * 3 + 2, 3.0)          # Net's hard run of seed 1 (id 1), test split
     assert hard_at_3["ece"] == pytest.approx(metrics.ece(logits, labels, 15, 3.0))
+
+
+def test_label_smoothing_is_chosen_per_seed_on_validation_ece_not_on_test():
+    def row(alpha, seed, val_ece, test_ece):
+        return {"model": "Net", "alpha": alpha, "seed": seed, "method": "none", "val_ece": val_ece, "ece": test_ece,
+                "T_nll": 1.0, "T_ece": 1.0}
+    rows = [row(0.0, 0, 0.2, 0.2), row(0.0, 1, 0.2, 0.2),
+            row(0.05, 0, 0.01, 0.09), row(0.1, 0, 0.05, 0.001),     # seed 0: 0.05 by validation, though worse on test
+            row(0.05, 1, 0.03, 0.03), row(0.1, 1, 0.03, 0.02)]      # seed 1: a tie goes to the smaller alpha
+    rows += [dict(r, method="temperature") for r in rows if r["alpha"] == 0]
+    assert temperature.chosen_alphas(rows, "Net") == {0: 0.05, 1: 0.05}
+    _, numbers = temperature.table3(rows, {"Net": []})
+    assert numbers["Net"]["ls"] == [0.09, 0.03] and numbers["Net"]["ls_alpha"] == [0.05, 0.05]
+    assert temperature.Table3Summary(numbers).alpha_text("Net") == "0.05"
+
+
+def test_scaling_table_has_headers_in_words_and_steady_decimals(image_runs):
+    table = temperature.scaling_table(temperature.scaling_rows(image_runs, n_bins=15))
+    assert list(table[0]) == ["model", "alpha", "scaling", "seeds", "accuracy (%)", "ECE", "adaptive ECE",
+                              "class-wise ECE", "NLL (nats)"]
+    assert all(len(r["ECE"].split(".")[1]) == 3 and len(r["accuracy (%)"].split(".")[1]) == 2 for r in table)

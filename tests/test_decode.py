@@ -249,7 +249,9 @@ def test_token_calibration_rows_and_figure3(trained, random_model, test_split, m
         for s in (0, 1):
             mine = [r for r in rows if r["alpha"] == a and r["seed"] == s]
             fitted = [r for r in mine if r["fitted"]]
-            assert len(fitted) == 1 and [r["T"] for r in mine] == sorted({0.8, 1.0, fitted[0]["T"]})
+            # the chapter's grid, the fine grid of Figure 4's ECE and NLL, and the fitted T
+            assert len(fitted) == 1 and [r["T"] for r in mine] == sorted({0.8, 1.0, fitted[0]["T"],
+                                                                           *translation.FINE_GRID})
     model = trained
     logits, labels = runs.token_logits(model, test_split)
     at_08 = next(r for r in rows if r["alpha"] == 0.0 and r["T"] == 0.8)
@@ -326,7 +328,7 @@ def figure4_inputs():
 
 def test_figure4_table_and_translation_summary():
     tokens, bleu = figure4_inputs()
-    fig4 = translation.figure4_table(tokens, bleu, 0, [0.8, 1.0, 1.2])
+    fig4 = translation.figure4_table(tokens, bleu, 0)
     assert len(fig4) == 6 and set(fig4["T"]) == {0.8, 1.0, 1.2}                 # the fitted T = 1.13 left out
     assert list(fig4["training"].unique()) == ["hard targets", "LS 0.1"]
     s = translation.translation_summary(tokens, bleu, 0.1)
@@ -336,7 +338,11 @@ def test_figure4_table_and_translation_summary():
     assert s.best_hard_bleu == [12.0, 12.5, 13.0]
     assert s.t_best_bleu == [1.2, 1.0, 0.8]
     assert s.t_min_ece == [1.2, 1.0, 1.2] and s.t_min_nll == [0.8, 0.8, 1.2]    # never the fitted T = 1.13
-    assert (s.best_bleu, s.accuracy) == (14.5, 41.0)
+    assert (s.best_bleu, s.accuracy) == (14.5, 41.0)                             # the hard-target model's
+    assert s.t_fit == [1.13] * 3 and s.ece_ts == [0.001] * 3                     # temperature scaling, per seed
+    assert s.ts_gain.difference == pytest.approx((0.04 + 0.02 + 0.05) / 3 - 0.001)
+    assert s.bleu_grid == (0.8, 1.0, 1.2) and s.token_grid == (0.8, 1.0, 1.2)
+    assert s.grids_locate(0.2)[0] is False                                       # optima at the grid's edges
     # each claim: a Welch interval over the seeds, signed so that > 0 is the paper's finding
     assert s.bleu_gain.difference == pytest.approx(14.0 - 11.833333)
     assert_interval(s.bleu_gain, s.bleu_ls, s.bleu_hard)

@@ -235,13 +235,13 @@ def test_followup_summary_compares_the_ls_teachers_student_per_temperature():
     assert s.helps_first == "agrees"
     # "hurts at every later T": T = 2 agrees, T = 3 straddles 0 (a wrongly negated interval would agree)
     assert s.gaps[3.0].low < 0 < s.gaps[3.0].high
-    assert s.later_verdict == "within noise"
+    assert s.hurts(2.0).verdict() == "agrees" and s.hurts(3.0).verdict() == "within noise"
     hurts = distill.followup_summary(followup_rows(table[:2] + [(3.0, (70.0, 70.2, 69.8), (69.0, 69.2, 68.8))]),
                                      (0.0, 0.1), (1.0, 2.0, 3.0))
-    assert hurts.later_verdict == "agrees"
+    assert hurts.hurts(3.0).verdict() == "agrees"
     helps = distill.followup_summary(followup_rows(table[:2] + [(3.0, (70.0, 70.2, 69.8), (71.0, 71.2, 70.8))]),
                                      (0.0, 0.1), (1.0, 2.0, 3.0))
-    assert helps.later_verdict == "differs"
+    assert helps.hurts(3.0).verdict() == "differs"
     worse_first = distill.followup_summary(followup_rows([(1.0, table[0][2], table[0][1])]), (0.0, 0.1), (1.0,))
     assert worse_first.helps_first == "differs"
 
@@ -252,7 +252,7 @@ def test_followup_on_two_seeds_is_within_noise_where_two_standard_errors_agreed(
     s = distill.followup_summary(followup_rows([(1.0, (70.0, 70.2), (71.0, 71.2)), (2.0, hard, ls)]),
                                  (0.0, 0.1), (1.0, 2.0))
     assert s.gaps[2.0].difference == pytest.approx(-0.8)
-    assert s.later_verdict == "within noise"                        # t(2): +-1.22
+    assert s.hurts(2.0).verdict() == "within noise"                 # t(2): +-1.22
 
 
 def test_a_student_may_learn_from_a_teacher_that_saw_more_images_but_not_fewer():

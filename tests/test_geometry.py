@@ -93,7 +93,8 @@ def test_geometry_numbers_shrink_with_tighter_clusters():
     wide = geometry.geometry_numbers(centres + torch.randn(150, 5, generator=g), labels, head, (0, 1, 2))
     tight = geometry.geometry_numbers(centres + 0.1 * torch.randn(150, 5, generator=g), labels, head, (0, 1, 2))
     assert tight["nc1"] < wide["nc1"] / 10
-    assert set(tight) == {"nc1", "wrong_template_spread", "projection_scale"}
+    assert tight["plane_nc1"] < wide["plane_nc1"] / 10                 # the same, in the plane the figure shows
+    assert set(tight) == {"plane_nc1", "nc1", "wrong_template_spread", "projection_scale"}
 
 
 # ----------------------------------------------------------------------------- the networks' side
@@ -185,7 +186,8 @@ def geometry_table(seed_offsets=(0.0, 0.1)):
     """Rows of two networks; per seed, nc1 is ``base + offset`` at alpha 0, ``base / 2 + offset`` at 0.1 and
     ``3 base + offset`` at 0.2 (the train split adds 10); the spread is twice nc1; the scale is 1 on seed 0
     and 2 on seed 1 whatever alpha."""
-    rows = [{"model": m, "alpha": a, "seed": seed, "split": s, "nc1": v + off, "wrong_template_spread": 2 * (v + off),
+    rows = [{"model": m, "alpha": a, "seed": seed, "split": s, "nc1": v + off, "plane_nc1": v + off,
+             "wrong_template_spread": 2 * (v + off),
              "projection_scale": 1.0 + seed}
             for m, base in (("A", 1.0), ("B", 4.0)) for a, v in ((0.0, base), (0.1, base / 2), (0.2, base * 3))
             for seed, off in enumerate(seed_offsets) for s in ("train", "validation")]
@@ -195,7 +197,7 @@ def geometry_table(seed_offsets=(0.0, 0.1)):
 def test_alpha_ratios_divide_the_mean_at_alpha_by_the_mean_without():
     rows = geometry_table()
     ratios = geometry.alpha_ratios(rows, 0.1)
-    assert list(ratios) == ["nc1", "wrong_template_spread", "projection_scale"]
+    assert list(ratios) == ["plane_nc1", "nc1", "wrong_template_spread", "projection_scale"]
     # means over the seeds first: (0.5 + 0.6) / 2 over (1.0 + 1.1) / 2, not the mean of the seeds' ratios
     assert ratios["nc1"] == {"A": pytest.approx(0.55 / 1.05), "B": pytest.approx(2.05 / 4.05)}
     assert ratios["projection_scale"] == {"A": 1.0, "B": 1.0}
@@ -207,7 +209,7 @@ def test_alpha_ratios_divide_the_mean_at_alpha_by_the_mean_without():
 def test_alpha_comparisons_are_hard_minus_ls_over_seeds():
     rows = geometry_table((0.0, 0.1, -0.1))
     comparisons = geometry.alpha_comparisons(rows, 0.1)
-    assert list(comparisons) == ["nc1", "wrong_template_spread", "projection_scale"]
+    assert list(comparisons) == ["plane_nc1", "nc1", "wrong_template_spread", "projection_scale"]
     assert list(comparisons["nc1"]) == ["A", "B"]
 
     def values(model, alpha, number, split="validation"):
@@ -247,3 +249,11 @@ def test_projection_figure_draws_a_row_per_network_and_triple(features_are_input
 def test_similar_pair_is_the_first_two_classes_of_the_similar_triple():
     assert geometry.similar_pair(fake_dataset()) == (6, 0)                  # Shirt, T-shirt/top
     assert geometry.similar_pair(fake_dataset("mnist", tuple(str(d) for d in range(10)))) is None
+
+
+def test_geometry_table_names_the_numbers_in_words():
+    table = geometry.geometry_table(geometry_table())
+    assert list(table[0]) == ["model", "alpha", "examples", *geometry.GEOMETRY_LABELS.values()]
+    assert not any("_" in key for key in table[0])
+    first = next(r for r in table if r["model"] == "A" and r["alpha"] == "0" and r["examples"] == "validation")
+    assert first["tightness, full space (NC1)"] == "1.05"                    # (1.0 + 1.1) / 2, three digits

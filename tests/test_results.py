@@ -4,7 +4,7 @@ import pytest
 
 from lsnb import editions, results
 from lsnb.results import Claim
-from lsnb.stats import RULE
+from lsnb.stats import NOT_TESTABLE, RULE
 
 META = {"profile": "cpu", "hardware": "CPU AMD EPYC, 2 cores, torch 2.14.1, fp32", "seeds": 3, "epochs": None,
         "wall_s": 204.0}
@@ -28,6 +28,44 @@ def test_scorecard_lists_every_claim_of_every_chapter(tmp_path):
 def test_claim_verdicts_are_checked():
     with pytest.raises(ValueError, match="verdict="):
         Claim("c", "p", "o", "roughly")
+    with pytest.raises(ValueError, match="verdict="):  # the book no longer has this verdict
+        Claim("c", "p", "o", "not comparable")
+    assert Claim("c", "p", "o", NOT_TESTABLE, "not testable: the premise fails (79 %)").verdict == "not testable"
+
+
+CAVEAT = "cpu profile: fashion_mnist, not the paper's data and schedule"
+
+
+def test_scorecard_tallies_the_verdicts_first(tmp_path):
+    results.write_chapter_results("01_a", "1. A", "s", [Claim("a1", "p", "o", "agrees"),
+                                                        Claim("a2", "p", "o", "within noise"),
+                                                        Claim("a3", "p", "o", "agrees")], {}, tmp_path, meta=META)
+    results.write_chapter_results("02_b", "2. B", "s", [Claim("b1", "p", "o", NOT_TESTABLE, "premise fails"),
+                                                        Claim("b2", "p", "o", "agrees")], {}, tmp_path, meta=META)
+    text = results.render_scorecard(tmp_path)
+    tally = "| verdicts | agrees | differs | within noise | not testable |\n|---|---|---|---|---|\n| this build | 3 | 0 | 1 | 1 |"
+    assert tally in text
+    assert text.index(RULE) < text.index(tally) < text.index("## 1. A")
+
+
+def test_scorecard_says_a_shared_caveat_once_per_chapter(tmp_path):
+    results.write_chapter_results("01_a", "1. A", "s", [
+        Claim("a1", "p", "o1", "agrees", CAVEAT),
+        Claim("a2", "p", "o2", NOT_TESTABLE, f"{CAVEAT}; not testable: over-confident fails (ECE 0.01)"),
+        Claim("a3", "p", "o3", "within noise", CAVEAT)], {}, tmp_path, meta=META)
+    results.write_chapter_results("02_b", "2. B", "s", [Claim("b1", "p", "o", "agrees", "one"),
+                                                        Claim("b2", "p", "o", "agrees", "other")], {}, tmp_path)
+    results.write_chapter_results("03_c", "3. C", "s", [Claim("c1", "p", "o", "differs", "its own reason")], {},
+                                  tmp_path)
+    text = results.render_scorecard(tmp_path)
+    a = text[text.index("## 1. A"):text.index("## 2. B")]
+    assert a.count(CAVEAT) == 1 and a.index(f"*This build*: {CAVEAT}.") < a.index("| profile |")
+    assert "| a1 | p | **agrees** — o1 |" in a and "| a3 | p | **within noise** — o3 |" in a
+    assert "| a2 | p | **not testable** — o2 (not testable: over-confident fails (ECE 0.01)) |" in a  # its own part
+    b = text[text.index("## 2. B"):text.index("## 3. C")]  # notes that differ stay in their rows
+    assert "*This build*" not in b and "**agrees** — o (one) |" in b and "**agrees** — o (other) |" in b
+    c = text[text.index("## 3. C"):]  # a chapter's only claim keeps its note: it is the claim's own
+    assert "*This build*" not in c and "| c1 | p | **differs** — o (its own reason) |" in c
 
 
 def test_cli(tmp_path, capsys):
@@ -37,11 +75,14 @@ def test_cli(tmp_path, capsys):
     assert results.main([str(tmp_path), str(tmp_path / "out.md")]) == 0
     assert "| c | p | **agrees** — o |" in (tmp_path / "out.md").read_text()
     assert results.main([str(tmp_path), str(tmp_path / "out.md"), "--edition", str(tmp_path / "none")]) == 0
-    assert "| c | p | — | **agrees** — o |" in (tmp_path / "out.md").read_text()
+    assert "| c | p | **agrees** — o |" in (tmp_path / "out.md").read_text()
     (tmp_path / "broken").mkdir()  # an edition folder without its manifest fails loudly
     assert results.main([str(tmp_path), str(tmp_path / "out.md"), "--edition", str(tmp_path / "broken")]) == 1
     assert "holds no manifest.json" in capsys.readouterr().err
-    assert results.main([]) == 2 and results.main([str(tmp_path), "x.md", "--edition"]) == 2
+    for usage_error in ([], [str(tmp_path)], [str(tmp_path), "x.md", "--edition"], [str(tmp_path), "x.md", "y"]):
+        with pytest.raises(SystemExit) as exit_:
+            results.main(usage_error)
+        assert exit_.value.code == 2 and "usage: python -m lsnb.results" in capsys.readouterr().err
 
 
 # ----------------------------------------------------------------------------- paper | GPU edition | this build
@@ -83,6 +124,8 @@ def test_scorecard_sets_paper_gpu_edition_and_this_build_side_by_side(tmp_path):
     text = results.render_scorecard(build, tmp_path / "gpu")
     assert RULE in text
     assert "| claim | paper | GPU edition | this build |" in text
+    assert "| verdicts | agrees | differs | within noise | not testable |" in text
+    assert "| this build | 1 | 0 | 1 | 0 |\n| GPU edition | 2 | 1 | 0 | 0 |" in text  # each side's tally
     assert ("| shared claim | paper says 1 | **agrees** — gpu 1.1 | **within noise** — cpu 0.9 (cpu: other data) |"
             in text)
     assert "| build only | paper says 2 | — | **agrees** — cpu 2 |" in text
@@ -102,9 +145,10 @@ def test_scorecard_sets_paper_gpu_edition_and_this_build_side_by_side(tmp_path):
 def test_scorecard_says_when_there_is_no_gpu_edition(tmp_path):
     results.write_chapter_results("01_a", "1. A", "s", [Claim("c", "p", "o", "agrees")], {}, tmp_path, meta=META)
     text = results.render_scorecard(tmp_path, tmp_path / "no-edition")
-    assert "none has been produced yet" in text
-    assert "| c | p | — | **agrees** — o |" in text
-    assert "| | this build |" in text  # no settings column for an edition that does not exist
+    assert text.count("none has been made yet") == 1 and "gpu_00_edition" in text  # one line, with its page
+    assert "| claim | paper | this build |" in text and "| c | p | **agrees** — o |" in text
+    assert "| | this build |" in text and "GPU edition |" not in text  # no column of dashes, nor its tally row
+    assert "| — |" not in text
 
 
 def test_scorecard_warns_when_the_edition_is_from_other_code(tmp_path):

@@ -69,3 +69,28 @@ def test_all_of_combines_parts():
     assert stats.all_of(["within noise", "differs", "agrees"]) == "differs"
     with pytest.raises(ValueError):
         stats.all_of([])
+
+
+def test_a_failed_premise_makes_any_verdict_not_testable_and_is_named():
+    from lsnb.stats import NOT_TESTABLE, Premise, failed_text, from_verdict, premised
+    holds = Premise("the teacher is ahead", True, "+2.0 points")
+    fails = Premise("distillation works", False, "-0.4 points")
+    assert premised("agrees", [holds]) == "agrees" and premised("differs", []) == "differs"
+    for verdict in ("agrees", "differs", "within noise"):
+        assert premised(verdict, [holds, fails]) == NOT_TESTABLE
+    assert failed_text([holds, fails]) == "not testable: distillation works (-0.4 points) fails"
+    assert failed_text([holds]) == ""
+    # a premise that is itself a difference over seeds holds only where the rule says "agrees"
+    assert from_verdict("T above 1", stats.compare([1.5, 1.6, 1.4], [1.0] * 3)).holds
+    assert not from_verdict("T above 1", stats.compare([1.0, 1.4, 0.8], [1.0] * 3)).holds
+    assert from_verdict("within 0.5", stats.compare([1.0, 1.1, 0.9], [0.9, 1.0, 0.8]), margin=0.5).holds
+    with pytest.raises(TypeError, match="True or False"):
+        Premise("x", 1)
+
+
+def test_all_of_judges_the_testable_parts_only():
+    from lsnb.stats import NOT_TESTABLE, all_of
+    assert all_of(["agrees", NOT_TESTABLE]) == "agrees"
+    assert all_of([NOT_TESTABLE, "differs", "agrees"]) == "differs"
+    assert all_of([NOT_TESTABLE, "within noise"]) == "within noise"
+    assert all_of([NOT_TESTABLE, NOT_TESTABLE]) == NOT_TESTABLE

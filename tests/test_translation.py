@@ -113,3 +113,13 @@ def test_translations_refuse_a_run_trained_on_another_corpus(copy_task, tmp_path
     monkeypatch.setattr(runs, "load_data", with_digest("bbbb"))
     with pytest.raises(ValueError, match="digest aaaa.*digest bbbb.*delete"):
         translation.run_translations(run, "test", beam=1)
+
+
+def test_grid_locates_an_optimum_only_inside_a_fine_enough_grid():
+    from lsnb.translation import FINE_GRID, grid_locates
+    assert grid_locates((0.6, 0.8, 1.0, 1.2, 1.4), 1.0, 0.2)
+    assert not grid_locates((0.6, 0.8, 1.0, 1.2, 1.4), 1.4, 0.2)        # at the edge: the optimum may lie beyond
+    assert not grid_locates((0.7, 1.0, 1.4), 1.0, 0.2)                  # steps of 0.3 and 0.4
+    assert not grid_locates((0.7, 1.0, 1.4), 1.1, 0.2)                  # not a grid point
+    assert FINE_GRID[0] == 0.5 and FINE_GRID[-1] == 2.0 and len(FINE_GRID) == 31
+    assert grid_locates(FINE_GRID, 1.15, 0.05) and not grid_locates(FINE_GRID, 0.5, 0.05)
