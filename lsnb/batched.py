@@ -51,7 +51,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-import os
 import time
 from pathlib import Path
 
@@ -61,7 +60,7 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from . import cudagraph, models, runs, tasks
 from . import train as train_mod
-from .config import TrainConfig
+from .config import TrainConfig, precision_setting
 from .data import Split
 from .losses import label_smoothing_loss
 from .runs import Run, default_device
@@ -109,7 +108,7 @@ def units(configs, size: int) -> list:
 def batched_precision(device: torch.device) -> str:
     """``"tf32"`` on CUDA (float32 with TF32 matrix products; ``"fp32"`` with ``LSNB_PRECISION=fp32``),
     ``"fp32"`` elsewhere: see the module docstring for why a batched model does not train in bf16."""
-    strict = os.environ.get("LSNB_PRECISION", "auto") == "fp32"
+    strict = precision_setting() == "fp32"
     return "tf32" if device.type == "cuda" and not strict else "fp32"
 
 

@@ -10,6 +10,8 @@ sec. 4 and :func:`hinton_runs`, :func:`figure5_runs` and :func:`followup_rows` t
 """
 from __future__ import annotations
 
+import ast
+import difflib
 import functools
 import os
 import platform
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 
 from . import grid, train
 from .book import pm
-from .config import check_alpha, check_dataset, check_positive_int
+from .config import check_alpha, check_dataset, check_positive_int, check_settings
 from .metrics import SeedComparison
 from .profiles import (TABLE2_MODELS, Profile, alexnet_student, configs, fcn_config, get_profile, resnet_config,
                        student_config, transformer_config)
@@ -55,6 +57,48 @@ class ChapterSetup:
                 f"alpha={self.alpha}, seeds={list(self.seeds)}, epochs={epochs}")
 
 
+PAPERMILL_HEADER = "# Parameters"  # the first line of the cell papermill injects after a notebook's parameters cell
+
+
+def _assigned(source: str) -> list:
+    """The names a cell's top-level statements assign, in order (the parameters cell and papermill's cell)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    return [t.id for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
+            for t in (node.targets if isinstance(node, ast.Assign) else [node.target]) if isinstance(t, ast.Name)]
+
+
+def check_passed_parameters(history=None) -> None:
+    """Refuse a parameter papermill passed that the chapter does not take (papermill only logs it): the
+    names papermill's injected cell assigns must be names the chapter's parameters cell assigns.
+
+    ``history``: the sources of the cells executed so far, in order (default: IPython's ``In``; outside
+    IPython, or where no papermill cell ran, there is nothing to check). The parameters cell is the cell
+    executed just before papermill's.
+    """
+    if history is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return
+        shell = get_ipython()
+        history = shell.user_ns.get("In", []) if shell is not None else []
+    injected = [i for i, source in enumerate(history) if source.lstrip().startswith(PAPERMILL_HEADER)]
+    if not injected or injected[-1] == 0:
+        return
+    i = injected[-1]
+    declared = _assigned(history[i - 1])
+    unknown = [name for name in _assigned(history[i]) if name not in declared]
+    if unknown:
+        name = unknown[0]
+        close = difflib.get_close_matches(name, declared, n=1)
+        hint = f"did you mean {close[0]}?" if close else f"this chapter takes {', '.join(declared)}"
+        raise ValueError(f"{name} is not a parameter of this chapter: {hint} (papermill -p {name} ... would "
+                         "otherwise be ignored)")
+
+
 def setup(profile="cpu", *, dataset=None, alpha=0.1, seed=0, n_seeds=None, epochs=None, runs_dir=None,
           results_dir=None, task="image") -> ChapterSetup:
     """Validate a notebook's parameters cell; fail with a one-line message naming the bad parameter.
@@ -63,6 +107,8 @@ def setup(profile="cpu", *, dataset=None, alpha=0.1, seed=0, n_seeds=None, epoch
     the chapter's ``task`` (``"image"`` classification or ``"translation"``), and the run
     store and results folders must be writable -- all checked before any data is loaded.
     """
+    check_passed_parameters()
+    check_settings()
     p = get_profile(profile)
     dataset = check_dataset(dataset if dataset is not None else p.dataset, task)
     alpha = check_alpha(alpha)
@@ -137,6 +183,7 @@ class Table2Runs:
     alphas: tuple
     sweep_alphas: tuple
     seed: int
+    memorising: bool = False         # trained without augmentation to memorise their subset (cpu, smoke)
 
     def first_seed(self, model: str, alpha: float):
         """The Table 2 run of ``model`` with ``alpha`` and the first seed."""
@@ -165,6 +212,12 @@ class Table2Runs:
                                                                  digits=2),
                          "runs": len(rs)})
         return rows
+
+    def regime_accuracy(self) -> dict | None:
+        """``{model: train_accuracy(model)}`` where the networks are trained to memorise their subset (the
+        premise of sec. 3's claims is then that they did), None where they keep their recipe's augmentation
+        (the paper's own setting, whose premise is the over-confidence the claims measure)."""
+        return {m: self.train_accuracy(m) for m in self.table2} if self.memorising else None
 
     def train_accuracy(self, model: str) -> list:
         """The last-epoch training accuracy (%) of each hard-target run of ``model``, in seed order: how far
@@ -199,21 +252,18 @@ def table2_runs(setup: ChapterSetup, dataset: str | None = None, runs_dir=None) 
     sweep = {model: grid.train_many(configs(model, profile, dataset=dataset, alphas=sweep_alphas,
                                              seeds=setup.seeds[:1], epochs=setup.epochs), runs_dir=runs_dir)
              for model in setup.profile.sweep_models}
-    return Table2Runs(table2, sweep, alphas, sweep_alphas, setup.seeds[0])
+    return Table2Runs(table2, sweep, alphas, sweep_alphas, setup.seeds[0], not setup.profile.table2_augment)
 
 
 def calibration_runs(setup: ChapterSetup, table2: Table2Runs, dataset: str | None = None, runs_dir=None) -> dict:
     """Chapter 3's runs, ``{model: runs}``: Table 2's, plus label smoothing at the profile's
-    ``calibration_alphas`` on every seed for each network that memorised its training set (the only
-    ones on which sec. 3's claims can be tested; :data:`lsnb.temperature.MEMORISED`), so that alpha is
-    chosen on validation as temperature scaling's T is fitted there (:func:`lsnb.temperature.table3`)."""
-    from .temperature import MEMORISED
+    ``calibration_alphas`` on every seed for its ``calibration_models``, so that alpha is chosen on
+    validation as temperature scaling's T is fitted there (:func:`lsnb.temperature.table3`)."""
     extra = tuple(a for a in setup.profile.calibration_alphas if a not in table2.alphas)
     out = {}
     for model, rs in table2.table2.items():
-        acc = table2.train_accuracy(model)
         more = []
-        if extra and sum(acc) / len(acc) >= MEMORISED:
+        if extra and model in setup.profile.calibration_models:
             more = grid.train_many(configs(model, setup.profile.name, dataset=dataset, alphas=extra,
                                            seeds=setup.seeds, epochs=setup.epochs), runs_dir=runs_dir)
         out[model] = list(rs) + list(more)
@@ -222,22 +272,48 @@ def calibration_runs(setup: ChapterSetup, table2: Table2Runs, dataset: str | Non
 
 # ----------------------------------------------------------------------------- chapter 3b
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value  # not NaN
+
+
+def check_temperatures(temperatures) -> list | None:
+    """Figure 4's temperature grid: None (the profile's), or a list of positive numbers that includes 1.0."""
+    if temperatures is None:
+        return None
+    if (not isinstance(temperatures, (list, tuple)) or not temperatures
+            or not all(_is_number(t) and t > 0 for t in temperatures) or 1.0 not in temperatures):
+        raise ValueError(f"temperatures={temperatures!r} is not allowed: use None (the profile's grid) or a list of "
+                         "positive numbers that includes 1.0, e.g. [0.8, 1.0, 1.2]")
+    return [float(t) for t in temperatures]
+
+
+def check_beam(beam, length_penalty) -> tuple[int, float]:
+    """Beam search's width (a whole number >= 1) and length penalty (a number >= 0; Vaswani et al. use 0.6)."""
+    if isinstance(beam, bool) or not isinstance(beam, int) or beam < 1:
+        raise ValueError(f"beam={beam!r} is not allowed: use a whole number >= 1 (1 is greedy search; the paper's "
+                         "Transformer uses 4)")
+    if not _is_number(length_penalty) or length_penalty < 0:
+        raise ValueError(f"length_penalty={length_penalty!r} is not allowed: use a number >= 0 (0: none; "
+                         "Wu et al. and Vaswani et al. use 0.6)")
+    return beam, float(length_penalty)
+
+
 def translation_setup(profile="cpu", *, dataset=None, alpha=0.1, seed=0, n_seeds=None, epochs=None, runs_dir=None,
-                      results_dir=None, temperatures=None, n_bins=15) -> tuple[ChapterSetup, list, dict]:
-    """Chapter 3b's parameters cell: ``(setup, grid, configs)``.
+                      results_dir=None, temperatures=None, n_bins=15, beam=4,
+                      length_penalty=0.6) -> tuple[ChapterSetup, list, dict]:
+    """Chapter 3b's parameters cell: ``(setup, grid, configs)``, every parameter checked before any work.
 
     The common parameters as :func:`setup` checks them (``dataset`` None: the profile's
-    translation corpus); ``grid``: Figure 4's temperatures (``temperatures``, None for the
-    profile's), positive and including 1.0; ``n_bins`` as :func:`check_n_bins`; ``configs``:
-    ``{alpha: [one Transformer config per seed]}`` for hard targets (0) and ``alpha``.
+    translation corpus); ``grid``: Figure 4's temperatures (:func:`check_temperatures`);
+    ``n_bins`` as :func:`check_n_bins`; ``beam`` and ``length_penalty`` as :func:`check_beam`;
+    ``configs``: ``{alpha: [one Transformer config per seed]}`` for hard targets (0) and ``alpha``.
     """
     base = transformer_config(profile, dataset=dataset)
     s = setup(profile, dataset=base.dataset, alpha=alpha, seed=seed, n_seeds=n_seeds, epochs=epochs,
               runs_dir=runs_dir, results_dir=results_dir, task="translation")
-    grid = [float(t) for t in (temperatures or s.profile.translation.temperatures)]
-    if not grid or min(grid) <= 0 or 1.0 not in grid:
-        raise ValueError(f"temperatures={temperatures!r} must be positive and include 1.0")
+    grid = check_temperatures(temperatures) or list(s.profile.translation.temperatures)
     check_n_bins(n_bins)
+    check_beam(beam, length_penalty)
     by_alpha = {a: [transformer_config(profile, dataset=dataset, alpha=a, seed=i, epochs=s.epochs) for i in s.seeds]
                 for a in (0.0, s.alpha)}
     return s, grid, by_alpha

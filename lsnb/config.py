@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 
 DATASETS = ("fashion_mnist", "mnist", "cifar10", "cifar100")
@@ -20,6 +21,54 @@ MODELS = {"fcn": "image", "alexnet": "image", "resnet": "image", "transformer": 
 AUGMENTATIONS = ("none", "shift2", "cifar", "alexnet", "tokens")
 SCHEDULES = ("constant", "piecewise", "linear")
 OPTIMIZERS = ("sgd", "adam")
+
+
+# The environment settings lsnb reads, checked where they are read and up front by every chapter's setup, so
+# that a typo fails in the first cell with what to write instead, never after an hour of training.
+PRECISIONS = {"auto": "bf16 autocast where the hardware has it (CUDA, CPUs with native bf16), else fp32",
+              "fp32": "full precision everywhere"}
+
+
+def precision_setting() -> str:
+    """``$LSNB_PRECISION``: ``"auto"`` (the default) or ``"fp32"``; anything else is an error that names both."""
+    value = os.environ.get("LSNB_PRECISION", "auto")
+    if value not in PRECISIONS:
+        allowed = "; ".join(f"{name!r}: {what}" for name, what in PRECISIONS.items())
+        raise ValueError(f"LSNB_PRECISION={value!r} is not a precision lsnb trains in: unset it or use {allowed}")
+    return value
+
+
+def workers_setting() -> int | None:
+    """``$LSNB_WORKERS``: how many configs to train at once, a whole number >= 1 (None where it is unset)."""
+    value = os.environ.get("LSNB_WORKERS", "")
+    if not value:
+        return None
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ValueError(f"LSNB_WORKERS={value!r} is not allowed: use a whole number >= 1 "
+                         "(how many configs train at once), or unset it for the default")
+    return int(value)
+
+
+def cifar10_setting() -> str:
+    """``$LSNB_CIFAR10``, the `gpu` profile's CIFAR-10: ``"cifar10"`` (torchvision's, the default) or
+    ``imagefolder:PATH`` with ``PATH/train/`` and ``PATH/test/`` there now."""
+    value = os.environ.get("LSNB_CIFAR10", "cifar10")
+    if value == "cifar10":
+        return value
+    folder = value.split(":", 1)[1] if value.startswith("imagefolder:") else None
+    if not folder or not all(os.path.isdir(os.path.join(os.path.expanduser(folder), p)) for p in ("train", "test")):
+        raise ValueError(f"LSNB_CIFAR10={value!r} is not usable: use cifar10 (torchvision's copy) or "
+                         "imagefolder:PATH where PATH holds train/<class>/ and test/<class>/ (a path relative to "
+                         f"the folder the book is built from, {os.getcwd()})")
+    return value
+
+
+def check_settings() -> None:
+    """Every environment setting lsnb reads (:func:`precision_setting`, :func:`workers_setting`,
+    :func:`cifar10_setting`), checked at once."""
+    precision_setting()
+    workers_setting()
+    cifar10_setting()
 
 
 def check_alpha(alpha) -> float:
@@ -133,8 +182,10 @@ class TrainConfig:
             raise ValueError(f"n_val={self.n_val!r} is not allowed: n_val must be a whole number >= 0")
         if self.grad_clip is not None and not self.grad_clip > 0:
             raise ValueError(f"grad_clip={self.grad_clip!r} is not allowed: use None or a number > 0")
-        if self.teacher is not None and not (isinstance(self.teacher, str) and len(self.teacher) == 16):
-            raise ValueError(f"teacher={self.teacher!r} is not allowed: name the teacher by its config's digest()")
+        if self.teacher is not None and not (isinstance(self.teacher, str) and len(self.teacher) == 16
+                                             and all(ch in "0123456789abcdef" for ch in self.teacher)):
+            raise ValueError(f"teacher={self.teacher!r} is not allowed: name the teacher by its config's digest() "
+                             "(16 lowercase hexadecimal digits, the name of its folder in the run store)")
         if not (isinstance(self.distill_temperature, (int, float)) and self.distill_temperature > 0):
             raise ValueError(f"distill_temperature={self.distill_temperature!r} is not allowed: it must be > 0")
         if not (isinstance(self.distill_beta, (int, float)) and 0 <= self.distill_beta <= 1):

@@ -22,6 +22,26 @@ FASHION_MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                        "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 
+def idx_problem(path: Path) -> str | None:
+    """What is wrong with an IDX file of unsigned bytes (the MNIST format), or None: its header -- two zero
+    bytes, the type 0x08, the number of dimensions, then each dimension as a big-endian int32 -- must
+    announce exactly the bytes that follow."""
+    path = Path(path)
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(4)
+        if len(head) < 4 or head[:3] != b"\x00\x00\x08" or not 1 <= head[3] <= 4:
+            return f"it does not start like an IDX file of bytes ({size:,} bytes)"
+        dims = f.read(4 * head[3])
+    if len(dims) < 4 * head[3]:
+        return f"its header is cut short ({size:,} bytes)"
+    n = 1
+    for i in range(head[3]):
+        n *= int.from_bytes(dims[4 * i:4 * i + 4], "big")
+    expected = 4 + 4 * head[3] + n
+    return None if size == expected else f"its header announces {expected:,} bytes, it holds {size:,}"
+
+
 class DataUnavailable(RuntimeError):
     """The dataset is neither on disk nor downloadable; the message says how to get it."""
 
@@ -66,16 +86,27 @@ def default_root() -> Path:
 def prepare_fashion_mnist(root: Path, debian_dir: Path | None = None) -> bool:
     """Gunzip the Debian package's IDX files into ``root/FashionMNIST/raw`` (atomically).
 
-    Returns True when the raw files are in place afterwards.
+    Returns True when the raw files are in place afterwards. A raw file of the wrong size (a copy
+    cut short, say) is copied again from the package; without the package it is an error that
+    names the file and says to delete it.
     """
     debian_dir = Path(debian_dir) if debian_dir is not None else DEBIAN_FASHION_MNIST
     raw = Path(root) / "FashionMNIST" / "raw"
-    if all((raw / f).exists() for f in FASHION_MNIST_FILES):
+    problems = {raw / f: idx_problem(raw / f) for f in FASHION_MNIST_FILES if (raw / f).exists()}
+    damaged = [path for path, problem in problems.items() if problem]
+    if not damaged and len(problems) == len(FASHION_MNIST_FILES):
         return True
     if not all((debian_dir / f"{f}.gz").exists() for f in FASHION_MNIST_FILES):
+        if damaged:
+            bad = damaged[0]
+            raise DataUnavailable(f"{bad} is unreadable: {problems[bad]}. Delete it and run again (torchvision "
+                                  "downloads it where there is network; offline, install the Debian package "
+                                  "dataset-fashion-mnist, whose copy lsnb then takes)")
         return False
     raw.mkdir(parents=True, exist_ok=True)
     for f in FASHION_MNIST_FILES:
+        if (raw / f).exists() and raw / f not in damaged:
+            continue
         tmp = raw / f".{f}.tmp"
         with gzip.open(debian_dir / f"{f}.gz", "rb") as src, open(tmp, "wb") as dst:
             shutil.copyfileobj(src, dst)
@@ -114,33 +145,85 @@ def _as_split(ds) -> Split:
     return Split(x.contiguous().to(torch.uint8), torch.as_tensor(ds.targets, dtype=torch.long))
 
 
-def _imagefolder(path: Path) -> tuple[Split, Split, tuple]:
-    """``path/train/<class>/*`` and ``path/test/<class>/*``; class folders sorted give the labels."""
-    import numpy as np
-    from PIL import Image
+def _image_files(path: Path, classes: tuple) -> dict:
+    """``{part: [(class index, file)]}`` of an imagefolder copy, sorted, for ``train`` and ``test``."""
+    return {part: [(label, f) for label, c in enumerate(classes) for f in sorted((path / part / c).iterdir())
+                   if f.is_file()]
+            for part in ("train", "test")}
 
+
+def _listing_key(files: dict) -> str:
+    """What a decoded cache was made from: every file's path, size and modification time, hashed. A changed,
+    added, removed or renamed image or class gives another key, so a stale cache is never read."""
+    import hashlib
+    h = hashlib.sha256()
+    for part, entries in files.items():
+        for label, f in entries:
+            st = f.stat()
+            h.update(f"{part}/{label}/{f.parent.name}/{f.name}/{st.st_size}/{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def _decode(entries: list) -> tuple:
+    """The images of ``entries`` as one uint8 ``(N, 3, H, W)`` tensor and their labels; an unreadable file or
+    one of another size than the first is named."""
+    import numpy as np
+    from PIL import Image, UnidentifiedImageError
+
+    xs, ys = [], []
+    for label, f in entries:
+        try:
+            with Image.open(f) as im:
+                x = np.asarray(im.convert("RGB"))
+        except (UnidentifiedImageError, OSError) as exc:
+            raise DataUnavailable(f"{f} is not a readable image ({type(exc).__name__}): remove it from the "
+                                  "imagefolder copy, or replace it") from None
+        if xs and x.shape != xs[0].shape:
+            raise DataUnavailable(f"{f} is {x.shape[1]} x {x.shape[0]} pixels, but {entries[0][1]} is "
+                                  f"{xs[0].shape[1]} x {xs[0].shape[0]}: every image of an imagefolder copy must "
+                                  "have the same size (resize them first)")
+        xs.append(x)
+        ys.append(label)
+    return torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2).contiguous(), torch.tensor(ys)
+
+
+def _imagefolder(path: Path) -> tuple[Split, Split, tuple]:
+    """``path/train/<class>/*`` and ``path/test/<class>/*``; class folders sorted give the labels.
+
+    Both parts must have the same classes. The decoded images are cached in ``path`` under a name
+    that says what they were decoded from (:func:`_listing_key`); a cache that cannot be read is
+    decoded again.
+    """
     path = Path(path)
     if not (path / "train").is_dir() or not (path / "test").is_dir():
         raise DataUnavailable(f"imagefolder:{path} needs sub-folders train/<class>/ and test/<class>/")
     classes = tuple(sorted(d.name for d in (path / "train").iterdir() if d.is_dir()))
-    cache = path / f".lsnb-cache-{len(classes)}.pt"
-    if cache.exists():
-        blob = torch.load(cache)
-        return Split(*blob["train"]), Split(*blob["test"]), tuple(blob["classes"])
-    out = {}
-    for part in ("train", "test"):
-        xs, ys = [], []
-        for label, c in enumerate(classes):
-            for f in sorted((path / part / c).iterdir()):
-                xs.append(np.asarray(Image.open(f).convert("RGB")))
-                ys.append(label)
-        if not xs:
+    test_classes = tuple(sorted(d.name for d in (path / "test").iterdir() if d.is_dir()))
+    if classes != test_classes:
+        only_train, only_test = sorted(set(classes) - set(test_classes)), sorted(set(test_classes) - set(classes))
+        raise DataUnavailable(f"imagefolder:{path}: train/ and test/ must have the same class folders; "
+                              + "; ".join(part for part in (
+                                  f"only in train/: {', '.join(only_train)}" if only_train else "",
+                                  f"only in test/: {', '.join(only_test)}" if only_test else "") if part))
+    files = _image_files(path, classes)
+    for part, entries in files.items():
+        if not entries:
             raise DataUnavailable(f"imagefolder:{path}/{part} holds no images")
-        out[part] = (torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2).contiguous(), torch.tensor(ys))
+    cache = path / f".lsnb-cache-{_listing_key(files)}.pt"
+    if cache.exists():
+        try:
+            blob = torch.load(cache, weights_only=True)  # tensors and plain containers only
+            return Split(*blob["train"]), Split(*blob["test"]), tuple(blob["classes"])
+        except Exception:  # a cut-short or foreign cache: it is only a cache, decode again
+            pass
+    out = {part: _decode(entries) for part, entries in files.items()}
     try:
-        tmp = cache.with_suffix(".tmp")
+        tmp = path / f".{cache.name}.tmp"
         torch.save({**out, "classes": list(classes)}, tmp)
         os.replace(tmp, cache)
+        for old in path.glob(".lsnb-cache-*.pt"):  # caches of what the folder held before
+            if old != cache:
+                old.unlink()
     except OSError:
         pass  # read-only copy: decode again next time
     return Split(*out["train"]), Split(*out["test"]), classes

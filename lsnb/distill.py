@@ -106,7 +106,10 @@ def teacher_config(student_config, runs_dir: Path):
     if not (folder / "metrics.json").exists():
         raise FileNotFoundError(f"teacher run {student_config.teacher} is not finished in {runs_dir}: "
                                 "train the teacher's config first (lsnb.train.train(teacher_config))")
-    cfg = TrainConfig.from_dict(read_json(folder / "config.json"))
+    cfg = TrainConfig.from_dict(read_json(folder / "config.json", dict))
+    if cfg.digest() != student_config.teacher:  # a folder whose config is not the one its name promises
+        raise ValueError(f"the teacher run {folder} holds a config whose digest is {cfg.digest()}, not "
+                         f"{student_config.teacher}: delete {folder} and train the teacher again")
     check_teacher(cfg, student_config)
     return cfg
 
@@ -328,7 +331,8 @@ def _negated(c: Comparison) -> Comparison:
 
 def followup_table(rows: list, summary: FollowupSummary) -> list:
     """The follow-up as a table: per temperature, both students' accuracy (mean ± sd over seeds), the
-    difference with its 95 % interval, and the verdict of the finding at that T (helps at T = 1, hurts above)."""
+    difference with its 95 % interval, and Chandrasegaran et al.'s finding at that T (helps at T = 1, hurts
+    above). The verdicts are the claims' (:func:`lsnb.paper.followup_claims`), premised on the setting."""
     out = []
     for i, (T, c) in enumerate(summary.gaps.items()):
         acc = {a: [r["student accuracy (%)"] for r in rows if r["T"] == T and r["teacher alpha"] == a]
@@ -336,8 +340,7 @@ def followup_table(rows: list, summary: FollowupSummary) -> list:
         out.append({"T": f"{T:g}", **{f"student of the alpha = {a:g} teacher (%)": pm(v, digits=2)
                                       for a, v in acc.items()},
                     "LS teacher's - hard teacher's (points)": c.text(2),
-                    "finding": "LS teacher helps" if i == 0 else "LS teacher hurts",
-                    "verdict": c.verdict() if i == 0 else _negated(c).verdict()})
+                    "their finding": "LS teacher helps" if i == 0 else "LS teacher hurts"})
     return out
 
 

@@ -281,6 +281,8 @@ def write_edition(chapters_dir: Path | str, dest: Path | str, *, names=None, pro
                         "meta": meta, "dropped": dropped})
     manifest = make_manifest(records, profile=profile, edition=dest.name, root=root, env=env, command=command)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    for stale in dest.parent.glob(f".{dest.name}-*"):  # the temporary folders of writes that were killed
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
     try:
         tmp.chmod(0o755)
@@ -315,16 +317,22 @@ def read_edition(edition_dir: Path | str) -> dict | None:
     since the edition was written (their sha256 is in the manifest).
     """
     edition_dir = Path(edition_dir)
+    old = edition_dir.with_name(f".{edition_dir.name}.old")
     if not edition_dir.exists():
+        if old.exists():  # a write killed between moving the old edition aside and putting the new one in place
+            raise EditionError(f"writing the edition {edition_dir} was interrupted: the previous edition is in {old}. "
+                               f"Put it back with: mv {old} {edition_dir} (or delete {old} and re-make the edition)")
         return None
     path = edition_dir / MANIFEST
     remedy = f"re-make it (make book PROFILE=gpu on a GPU machine) or delete {edition_dir}"
     if not path.exists():
         raise EditionError(f"{edition_dir} holds no {MANIFEST}: {remedy}")
     try:
-        manifest = read_json(path)
-    except Exception as exc:
-        raise EditionError(f"{path} cannot be read ({exc}): {remedy}") from None
+        manifest = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise EditionError(f"{path} is not valid JSON ({exc}): {remedy}") from None
+    if not isinstance(manifest, dict):
+        raise EditionError(f"{path} holds {type(manifest).__name__}, not a manifest: {remedy}")
     for key in ("profile", "chapters", "files"):
         if key not in manifest:
             raise EditionError(f"{path} has no {key!r}: {remedy}")
@@ -353,6 +361,11 @@ def edition_status(manifest: dict, root: Path = ROOT) -> dict:
     dirty = manifest.get("dirty") or []
     extra = (f" It was made with uncommitted changes to {', '.join(dirty[:5])}"
              f"{' and more' if len(dirty) > 5 else ''}." if dirty else "")
+    if commit is not None and not (isinstance(commit, str) and len(commit) == 40
+                                   and all(ch in "0123456789abcdef" for ch in commit)):
+        return {"stale": True, "message": f"Its manifest records the commit as {commit!r}, not a commit id (40 "
+                                          "hexadecimal digits), so whether this build's code is the edition's "
+                                          f"cannot be checked. Re-make it with make book PROFILE=gpu.{extra}"}
     if commit is None or head is None:
         where = "this build's commit is unknown (not a git checkout)" if head is None else "its commit was not recorded"
         return {"stale": True, "message": f"Made from commit {short}; {where}, so whether this build's code "

@@ -26,14 +26,16 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+import threading
+import time
+from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from pathlib import Path
 
 import torch
 
 from . import batched as batched_mod
 from . import train as train_mod
-from .config import TrainConfig
+from .config import TrainConfig, workers_setting
 from .runs import Run, default_device
 from .store import RunDir, default_runs_dir
 
@@ -42,9 +44,29 @@ def default_workers(device: torch.device) -> int:
     """How many configs to train at once: ``$LSNB_WORKERS``, else 1 on a CPU (one training already uses
     every core) and up to 8 on a GPU, whose small kernels leave it idle for one training (the issue's
     measurement on an H200: 8 ResNet-56 processes 15.5k img/s together, one alone 6.3k)."""
-    if os.environ.get("LSNB_WORKERS"):
-        return max(1, int(os.environ["LSNB_WORKERS"]))
+    workers = workers_setting()
+    if workers is not None:
+        return workers
     return 1 if device.type == "cpu" else min(8, os.cpu_count() or 1)
+
+
+class GridError(RuntimeError):
+    """A grid stopped before every config finished: the message names the unfinished ones and the remedy."""
+
+
+def watch_parent(parent: int, interval: float = 1.0) -> None:
+    """In a worker process: exit as soon as ``parent`` is no longer this process's parent (it died, and the
+    worker was handed to another process). Otherwise a worker whose grid was killed trains on and then
+    waits for work that never comes, holding its memory; its interrupted run resumes next time."""
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)
+    threading.Thread(target=watch, name="lsnb-watch-parent", daemon=True).start()
+
+
+def _describe(config: TrainConfig) -> str:
+    return f"{config.digest()} ({config.model}, alpha {config.alpha:g}, seed {config.seed})"
 
 
 def train_one(config: dict, runs_dir: str, device: str | None, threads: int | None) -> str:
@@ -97,7 +119,8 @@ def train_many(configs, *, runs_dir: Path | str | None = None, device=None, exec
         if own:  # spawn: a forked child cannot use CUDA (or OpenMP) state of its parent
             if device.type == "cpu" and threads is None:
                 threads = max(1, (os.cpu_count() or 1) // workers)
-            executor = ProcessPoolExecutor(min(workers, len(todo)), mp_context=multiprocessing.get_context("spawn"))
+            executor = ProcessPoolExecutor(min(workers, len(todo)), mp_context=multiprocessing.get_context("spawn"),
+                                           initializer=watch_parent, initargs=(os.getpid(),))
         try:
             for wave in waves(todo):
                 futures = [executor.submit(train_one, u[0].to_dict(), str(runs_dir), str(device), threads)
@@ -105,7 +128,20 @@ def train_many(configs, *, runs_dir: Path | str | None = None, device=None, exec
                            executor.submit(train_batch, [c.to_dict() for c in u], str(runs_dir), str(device), threads)
                            for u in batched_mod.units(wave, batched)]
                 for f in futures:
-                    f.result()
+                    try:
+                        f.result()
+                    except Exception as exc:
+                        # a worker that died (killed, out of memory): its config's own errors pass as they are
+                        if not (isinstance(exc, BrokenExecutor) or type(exc).__name__ == "KilledWorker"):
+                            raise
+                        unfinished = [c for c in todo if not RunDir(runs_dir, c).is_finished()]
+                        raise GridError(
+                            f"the grid stopped ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}) "
+                            f"with {len(unfinished)} of {len(todo)} configs unfinished: "
+                            + ", ".join(_describe(c) for c in unfinished[:6])
+                            + (f" and {len(unfinished) - 6} more" if len(unfinished) > 6 else "")
+                            + f". Run it again to resume: finished runs in {runs_dir} are kept and interrupted "
+                              "ones resume from their last epoch") from exc
         finally:
             if own:
                 executor.shutdown()

@@ -372,17 +372,19 @@ def final_estimates(rows: list, labels) -> tuple:
     return tuple(out)
 
 
-def similar_final_estimates(by_samples: list, labels) -> tuple | None:
-    """The estimate on the similar pair at the end of training with the largest L, per label of ``labels``
-    (rows of :func:`figure6_rows`' second result, ``source`` "<label>, similar classes"): one list per label,
-    in seed order; None where the similar pair was not measured."""
+def similar_final_estimates(by_samples: list, labels, n_samples: int) -> tuple | None:
+    """The estimate on the similar pair at the end of training with ``n_samples`` augmentations per example
+    (the L of Figure 6's curves, so that both pairs are read alike; the largest L measured if that one was
+    not), per label of ``labels`` (rows of :func:`figure6_rows`' second result, ``source`` "<label>, similar
+    classes"): one list per label, in seed order; None where the similar pair was not measured."""
     out = []
     for label in labels:
         mine = [r for r in by_samples if r["source"] == f"{label}, similar classes"]
         if not mine:
             return None
-        top = max(r["L"] for r in mine)
-        out.append([r["mi"] for r in sorted(mine, key=lambda r: r["seed"]) if r["L"] == top])
+        counts = {r["L"] for r in mine}
+        at = n_samples if n_samples in counts else max(counts)
+        out.append([r["mi"] for r in sorted(mine, key=lambda r: r["seed"]) if r["L"] == at])
     return tuple(out)
 
 

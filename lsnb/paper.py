@@ -20,7 +20,7 @@ import math
 
 from .book import pm
 from .results import Claim
-from .stats import Premise, all_of, compare, failed_text, from_verdict, premised
+from .stats import NOT_TESTABLE, Premise, all_of, compare, failed_text, from_verdict, premised
 from .temperature import LS_TS_MARGIN, MEMORISED
 
 # Table 2: (dataset as the paper names it, top-1 accuracy % without, with label smoothing)
@@ -142,33 +142,35 @@ def memorised(model: str, train_accuracy) -> Premise:
                    mean >= MEMORISED, f"training accuracy {mean:.1f} %")
 
 
-def calibration_claims(setup, summary, runs: dict, train_accuracy: dict) -> list:
+def calibration_claims(setup, summary, runs: dict, train_accuracy: dict | None) -> list:
     """Chapter 3 (sec. 3): the regime (over-confident hard-target networks) and Table 3's argument
     (``summary``: :class:`lsnb.temperature.Table3Summary` of the models ``runs``, ``{name: runs}``;
-    ``train_accuracy``: ``{name: [the hard-target runs' last-epoch training accuracy, %]}``).
+    ``train_accuracy``: ``{name: [the hard-target runs' last-epoch training accuracy, %]}`` where the
+    profile trains them to memorise a subset, None where they keep the paper's recipe,
+    :meth:`lsnb.chapters.Table2Runs.regime_accuracy`).
 
-    "Over-confident" is tested on the networks that memorised their training set; temperature
-    scaling and label smoothing (its alpha chosen on validation, as T is fitted there) are
-    compared on the networks that are over-confident by the rule.
+    "Over-confident" is tested on the networks that memorised their training set (where the profile
+    means them to); temperature scaling and label smoothing (its alpha chosen on validation, as T is
+    fitted there) are compared on the networks that are over-confident by the rule.
     """
     models = list(runs)
     note = _setting(setup, runs[models[0]][0].config.dataset, "cifar100")
-    regime = {m: memorised(m, train_accuracy[m]) for m in models}
+    regime = {m: [memorised(m, train_accuracy[m])] if train_accuracy is not None else [] for m in models}
     over = {m: summary.over_confidence(m) for m in models}
-    needs = {m: [regime[m], from_verdict("the hard-target network is over-confident (fitted T - 1 > 0)",
-                                         over[m], label="T - 1")] for m in models}
-    over_ours, over_verdict = _parts({m: (over[m], [regime[m]]) for m in models}, 2)
+    needs = {m: regime[m] + [from_verdict("the hard-target network is over-confident (fitted T - 1 > 0)",
+                                          over[m], label="T - 1")] for m in models}
+    over_ours, over_verdict = _parts({m: (over[m], regime[m]) for m in models}, 2)
     temps = ", ".join(f"{m} {pm(summary.numbers[m]['T'], digits=2)}" for m in models)
     eces = ", ".join(f"{m} {summary.means(m)['baseline']:.3f} / {summary.means(m)['ts']:.3f} / "
                      f"{summary.means(m)['ls']:.3f} (alpha {summary.alpha_text(m)})" for m in models)
     ts_ours, ts_verdict = _parts({m: (summary.ts_gain(m), needs[m]) for m in models}, 3)
     ls_ours, ls_verdict = _parts({m: (summary.ls_gain(m), needs[m]) for m in models}, 3)
     close_ours, close_verdict = _parts({m: (summary.ls_vs_ts(m), needs[m]) for m in models}, 3, LS_TS_MARGIN)
-    premise = needs[models[0]][0].condition + "; " + needs[models[0]][1].condition
+    premise = "; ".join(p.condition for p in needs[models[0]])
     return [
         Claim("Hard-target networks are over-confident: the fitted temperature T > 1 (T - 1)",
               "T = 1.9 (CIFAR-100 ResNet-56), 1.4 (ImageNet Inception-v4)",
-              f"T: {temps}; {over_ours}", over_verdict, note, regime[models[0]].condition),
+              f"T: {temps}; {over_ours}", over_verdict, note, "; ".join(p.condition for p in regime[models[0]])),
         Claim("Table 3: temperature scaling lowers the test ECE (baseline - TS)",
               "0.150 -> 0.021 (CIFAR-100 ResNet-56)",
               f"ECE baseline / TS / LS: {eces}; {ts_ours}", ts_verdict, note, premise),
@@ -198,7 +200,7 @@ def translation_premises(summary) -> dict:
                             f"BLEU {low_bleu:.1f}"),
             "tokens": Premise(f"the hard-target model predicts most next tokens (accuracy >= "
                               f"{TOKEN_ACCURACY_FLOOR:g} %)", s.accuracy >= TOKEN_ACCURACY_FLOOR,
-                              f"{s.accuracy:.0f} %, NLL {sum(s.nll_hard) / len(s.nll_hard):.2f} nats/token"),
+                              f"accuracy {s.accuracy:.0f} %, NLL {sum(s.nll_hard) / len(s.nll_hard):.2f} nats/token"),
             "over": from_verdict("the hard-target model is over-confident (fitted T - 1 > 0)",
                                  compare(s.t_fit, [1.0] * len(s.t_fit))),
             "t_grid": Premise(f"the temperature grids locate each optimum (not at an edge, step <= {T_STEP:g} "
@@ -217,7 +219,7 @@ def translation_claims(setup, summary, dataset: str, n_train: int) -> list:
                f"(bootstrap sd over sentences {s.boot_sd:.2f})", s.bleu_gain.verdict(), note, [p["bleu"]]),
         _claim("Translation: LS gives better next-token calibration (ECE, hard - LS)", "0.056 -> 0.019",
                f"{pm(s.ece_hard, digits=3)} -> {pm(s.ece_ls, digits=3)}; {s.ece_gain.text(3)}",
-               s.ece_gain.verdict(), note, [p["tokens"]]),
+               s.ece_gain.verdict(), note, [p["tokens"], p["over"]]),
         _claim("Translation: LS gives worse NLL (LS - hard)", "perplexity 4.67 -> 4.92 (NLL 1.54 -> 1.59 nats)",
                f"{pm(s.nll_hard, digits=3)} -> {pm(s.nll_ls, digits=3)} nats/token; {s.nll_loss.text(3)}",
                s.nll_loss.verdict(), note, [p["tokens"]]),
@@ -225,8 +227,8 @@ def translation_claims(setup, summary, dataset: str, n_train: int) -> list:
                "0.056 -> 0.018 (T = 1.13)",
                f"{pm(s.ece_hard, digits=3)} -> {pm(s.ece_ts, digits=3)} (T = {pm(s.t_fit, digits=2)}); "
                f"{s.ts_gain.text(3)}", s.ts_gain.verdict(), note, [p["tokens"], p["over"]]),
-        _claim(f"Table 3 EN-DE: label smoothing calibrates about as well as temperature scaling (LS - TS ECE "
-               f"within ±{LS_TS_MARGIN:g})", "0.019 (alpha 0.1) vs 0.018",
+        _claim(f"Table 3 EN-DE: label smoothing (alpha {setup.alpha:g}, as the paper's row) calibrates about as "
+               f"well as temperature scaling (LS - TS ECE within ±{LS_TS_MARGIN:g})", "0.019 (alpha 0.1) vs 0.018",
                f"{pm(s.ece_ls, digits=3)} vs {pm(s.ece_ts, digits=3)}; {s.ls_vs_ts.text(3)}",
                s.ls_vs_ts.verdict(LS_TS_MARGIN), note, [p["tokens"], p["over"]]),
         _claim("Temperature scaling the hard-target model does not recover the LS BLEU (Figure 4; "
@@ -302,7 +304,7 @@ def figure5_claims(setup, figure5, dataset: str) -> list:
         Claim("Figure 5 setup: the hard-target teacher is more accurate than the student trained alone "
               "(the setting distillation needs; teacher - student)", "ResNet-56 ahead of AlexNet (CIFAR-10)",
               f"{lead.text(2)} points" if lead is not None else "(not measured)",
-              lead.verdict() if lead is not None else "within noise", note),
+              lead.verdict() if lead is not None else NOT_TESTABLE, note),
         _claim("Figure 5: distillation from a hard teacher beats training the student with LS (best (3) - best (2))",
                "curve (3) above curve (2)",
                f"(3) {b3['accuracy']:.2f} % at T = {b3['knob']:g} vs (2) {b2['accuracy']:.2f} % at alpha = "
@@ -322,9 +324,10 @@ def figure5_claims(setup, figure5, dataset: str) -> list:
 def followup_claims(setup, followup, figure5, dataset: str) -> list:
     """Chandrasegaran et al. (2022) at small scale (``followup``: :class:`lsnb.distill.FollowupSummary`),
     one claim per temperature: the LS teacher's student better at the first T (1), worse at every
-    larger one; premised on Figure 5's teacher being ahead of its student (``figure5``)."""
+    larger one; premised as Figure 5's claims are (:func:`figure5_premises`: its teacher ahead of the
+    student trained alone, and distillation from it working)."""
     note = _setting(setup, dataset, "cifar10")
-    lead = figure5_premises(figure5)["lead"]
+    fp = figure5_premises(figure5)
     claims = []
     for i, (T, c) in enumerate(followup.gaps.items()):
         helps = i == 0
@@ -334,7 +337,7 @@ def followup_claims(setup, followup, figure5, dataset: str) -> list:
         claims.append(_claim(
             f"Chandrasegaran et al.: an LS teacher's student is {'better' if helps else 'worse'} at T = {T:g} "
             "(LS teacher's - hard's)", quoted, f"{c.text(2)} points",
-            c.verdict() if helps else followup.hurts(T).verdict(), note, [lead]))
+            c.verdict() if helps else followup.hurts(T).verdict(), note, [fp["lead"], fp["works"]]))
     return claims
 
 

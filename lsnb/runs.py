@@ -21,7 +21,7 @@ from torch import nn
 from . import data, models, tasks
 from .config import TrainConfig
 from .losses import IGNORE_INDEX
-from .store import CorruptCheckpoint, atomic_write_json, load_checkpoint, logits_path, read_json, save_checkpoint
+from .store import CorruptCheckpoint, CorruptRunFile, atomic_write_json, load_checkpoint, logits_path, read_json, save_checkpoint
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,10 @@ def derived(run: Run, folder: str, name: str, compute):
     """
     path = run.path / folder / f"{name}.json"
     if path.exists():
-        return read_json(path)
+        try:
+            return read_json(path)
+        except CorruptRunFile:  # a cache, not the run: measured again below, as the logits are
+            pass
     value = compute()
     atomic_write_json(path, value)
     return value

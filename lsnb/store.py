@@ -99,12 +99,23 @@ def atomic_write_json(path: Path, obj) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=True) + "\n").encode())
 
 
-def read_json(path: Path):
-    """A JSON file of the run store; a truncated or garbage one raises :class:`CorruptRunFile` naming it."""
+def read_json(path: Path, kind: type | None = None):
+    """A JSON file of the run store; a truncated or garbage one raises :class:`CorruptRunFile` naming it and
+    what to do. Given ``kind`` (``dict`` or ``list``: a file every finished run has), a missing one, or one
+    that holds something else, such as ``null``, does too."""
+    path = Path(path)
     try:
-        return json.loads(Path(path).read_text())
+        value = json.loads(path.read_text())
+    except FileNotFoundError:
+        if kind is None:
+            raise
+        raise CorruptRunFile(f"{path} is missing; {remedy(path)}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CorruptRunFile(f"{path} is not valid JSON ({exc}); {remedy(path)}") from None
+    if kind is not None and not isinstance(value, kind):
+        raise CorruptRunFile(f"{path} holds {type(value).__name__} {str(value)[:40]!r}, not the {kind.__name__} "
+                             f"lsnb writes there; {remedy(path)}")
+    return value
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
@@ -150,7 +161,7 @@ class RunDir:
 
     def check_config(self) -> None:
         """The folder's ``config.json`` must be the config its name is the hash of."""
-        if read_json(self.config_file) != self.config.to_dict():
+        if read_json(self.config_file, dict) != self.config.to_dict():
             raise CorruptRunFile(f"{self.config_file} holds a different config than its hash says; "
                                  f"delete {self.path} to retrain that run")
 

@@ -165,6 +165,10 @@ def chosen_alphas(rows: list, model: str) -> dict:
     return {seed: alpha for seed, (_, alpha) in sorted(best.items())}
 
 
+def _candidates(rows: list, model: str) -> int:
+    return len({r["alpha"] for r in rows if r["model"] == model and r["alpha"] > 0})
+
+
 def table3(rows: list, runs: dict) -> tuple[list, dict]:
     """The paper's Table 3 (image rows) from :func:`scaling_rows`, and its numbers per seed.
 
@@ -190,7 +194,8 @@ def table3(rows: list, runs: dict) -> tuple[list, dict]:
                       "T (NLL fit)": pm(column("T_nll", name, **ts), digits=2),
                       "T (ECE grid)": pm(column("T_ece", name, **ts), digits=2),
                       "LS ECE (alpha chosen on validation)": pm(ls, digits=3),
-                      "alpha chosen": ", ".join(f"{a:g}" for a in alphas)})
+                      "alpha chosen": ", ".join(f"{a:g}" for a in alphas)
+                      + ("" if _candidates(rows, name) > 1 else " (the only one trained)")})
         numbers[name] = {"baseline": column("ece", name, **base), "temperature": column("ece", name, **ts),
                          "T": column("T_nll", name, **ts), "ls": ls, "ls_alpha": list(chosen.values())}
     return table, numbers

@@ -232,7 +232,7 @@ def _kept(ids: dict, max_len: int) -> torch.Tensor:
 def corpus(name: str, root=None, max_len: int = MAX_LEN) -> dict:
     """``{"train", "valid", "test"}`` -> ``[(english, german)]``, in the order of the rows of :func:`load_translation`."""
     d = prepare(name, root)
-    ids = torch.load(d / "tokens.pt")
+    ids = torch.load(d / "tokens.pt", weights_only=True)  # tensors only: never unpickle code from a data folder
     out = {}
     for s in SPLITS:
         rows = _read_tsv(d / f"{s}.tsv")
@@ -249,7 +249,7 @@ def load_translation(name: str, root=None, n_val: int = 0, n_train: int | None =
     and test splits (None: all). Pairs longer than ``max_len`` tokens are left out.
     """
     d = prepare(name, root)
-    ids = torch.load(d / "tokens.pt")
+    ids = torch.load(d / "tokens.pt", weights_only=True)  # tensors only: never unpickle code from a data folder
 
     def split(s, n):
         width = max(max_len, MAX_LEN)   # every stored pair fits in MAX_LEN tokens

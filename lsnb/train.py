@@ -35,7 +35,7 @@ except ImportError:
     from tqdm import tqdm
 
 from . import cudagraph, distill, metrics, models, runs, tasks
-from .config import TrainConfig
+from .config import TrainConfig, precision_setting
 from .data import Split
 from .losses import IGNORE_INDEX, label_smoothing_loss
 from .runs import Run, default_device, evaluate, predict, split_logits
@@ -94,7 +94,7 @@ def training_precision(device: torch.device) -> str:
     depends on the hardware, so it is recorded in each run's ``metrics.json``.
     Evaluation (:func:`predict`) always runs in float32.
     """
-    if os.environ.get("LSNB_PRECISION", "auto") == "fp32":
+    if precision_setting() == "fp32":
         return "fp32"
     return "bf16" if device.type == "cuda" or cpu_has_native_bf16() else "fp32"
 
@@ -204,17 +204,17 @@ def train(config: TrainConfig, *, runs_dir: Path | str | None = None, device=Non
 
 # How the runs that train() handed out in this process were trained (each run's recorded precision), so that
 # a chapter's page says how its numbers were made -- runs loaded from the store may come from another machine.
-_PRECISIONS: collections.Counter = collections.Counter()
+_PRECISIONS: dict = {}  # run folder -> its precision: a run handed out twice counts once
 
 
 def _handed_out(run: Run) -> Run:
-    _PRECISIONS[run.metrics.get("precision", "not recorded")] += 1
+    _PRECISIONS[str(run.path)] = run.metrics.get("precision", "not recorded")
     return run
 
 
 def precisions_used() -> dict:
-    """``{precision: number of runs}`` of the runs :func:`train` returned since :func:`forget_precisions`."""
-    return dict(_PRECISIONS)
+    """``{precision: number of runs}`` of the distinct runs :func:`train` returned since :func:`forget_precisions`."""
+    return dict(collections.Counter(_PRECISIONS.values()))
 
 
 def forget_precisions() -> None:
@@ -231,7 +231,7 @@ def _load_finished(run_dir: RunDir, device: torch.device) -> Run:
     """
     config = run_dir.config
     run_dir.check_config()
-    history, final = read_json(run_dir.history_file), read_json(run_dir.metrics_file)
+    history, final = read_json(run_dir.history_file, list), read_json(run_dir.metrics_file, dict)
     state = load_checkpoint(run_dir.checkpoint, map_location=device)
     if state["epoch"] != config.epochs or len(history) != config.epochs:
         raise CorruptRunFile(

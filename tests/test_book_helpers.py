@@ -100,7 +100,7 @@ def test_the_banner_gives_the_precision_the_chapters_runs_recorded_not_the_profi
     setup = chapters.setup("cpu", runs_dir=str(tmp_path), results_dir=str(tmp_path))
     assert "fp32" not in setup.profile.device_note and "bf16" not in setup.hardware
     # three runs loaded from the store, trained elsewhere in bf16, and one trained here in fp32
-    monkeypatch.setattr(train, "_PRECISIONS", __import__("collections").Counter({"bf16": 3, "fp32": 1}))
+    monkeypatch.setattr(train, "_PRECISIONS", {"a": "bf16", "b": "bf16", "c": "bf16", "d": "fp32"})
     text = book.banner(setup, "01_label_smoothing", wall_s=1.0, repo=REPO)
     assert "**precision**: bf16 for 3 runs, fp32 for 1 run" in text
     assert setup.meta()["precision"] == "bf16 for 3 runs, fp32 for 1 run"
@@ -114,5 +114,7 @@ def test_train_counts_the_precision_of_every_run_it_hands_out(tmp_path):
     train.forget_precisions()
     cfg = profiles.fcn_config("smoke", epochs=1, hidden=8).with_(n_train=200, n_val=50, n_test=50)
     run = train.train(cfg, runs_dir=tmp_path, progress=False)
-    train.train(cfg, runs_dir=tmp_path, progress=False)                 # loaded from the store: counted again
+    train.train(cfg, runs_dir=tmp_path, progress=False)                 # loaded again: the same run, counted once
+    assert train.precisions_used() == {run.metrics["precision"]: 1}
+    train.train(cfg.with_(seed=1), runs_dir=tmp_path, progress=False)
     assert train.precisions_used() == {run.metrics["precision"]: 2}

@@ -167,7 +167,7 @@ def test_table3_and_its_summary(image_runs):
                               "ls": [r["ece"] for r in per_seed(alpha=0.1, method="none")],
                               "ls_alpha": [0.1, 0.1]}            # the only label-smoothed runs
     assert table[0]["LS ECE (alpha chosen on validation)"] == pm(numbers["Net"]["ls"], digits=3)
-    assert table[0]["alpha chosen"] == "0.1"
+    assert table[0]["alpha chosen"] == "0.1 (the only one trained)"
     assert table[0]["T (NLL fit)"] == pm(numbers["Net"]["T"], digits=2)
     summary = temperature.summarise_table3(numbers)
     n = numbers["Net"]

@@ -79,8 +79,15 @@ def test_translation_setup_defaults_to_the_profiles_corpus_and_grid():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"temperatures": [0.5, 2.0]}, r"temperatures=\[0.5, 2.0\] must be positive and include 1.0"),
-    ({"temperatures": [-1.0, 1.0]}, "must be positive"),
+    ({"temperatures": [0.5, 2.0]}, r"temperatures=\[0.5, 2.0\] is not allowed: .* positive numbers that includes 1.0"),
+    ({"temperatures": [-1.0, 1.0]}, "positive numbers"),
+    ({"temperatures": "1.0"}, "temperatures='1.0' is not allowed"),          # a string is not a grid
+    ({"temperatures": [1.0, "2"]}, "is not allowed"),
+    ({"temperatures": 1.0}, "temperatures=1.0 is not allowed"),
+    ({"beam": 0}, "beam=0 is not allowed: use a whole number >= 1"),
+    ({"beam": 2.5}, "beam=2.5 is not allowed"),
+    ({"length_penalty": "0.6"}, "length_penalty='0.6' is not allowed: use a number >= 0"),
+    ({"length_penalty": -1}, "length_penalty=-1 is not allowed"),
     ({"n_bins": 1}, "n_bins=1 is not allowed"),
     ({"n_bins": True}, "n_bins=True is not allowed"),
     ({"dataset": "mnist"}, "dataset='mnist' is an image dataset, but the Transformer translates"),
@@ -147,3 +154,49 @@ def test_followup_rows_cover_the_grid_of_teacher_alpha_temperature_and_seed(trai
     students = [c for c in trained if c.teacher is not None]
     assert all(r["student accuracy (%)"] == pytest.approx(100 * (0.5 + r["seed"] / 100)) for r in rows)
     assert len(students) == len(rows)
+
+
+@pytest.mark.parametrize("name, value, words", [
+    ("LSNB_PRECISION", "fp16", "LSNB_PRECISION='fp16' is not a precision"),
+    ("LSNB_PRECISION", "FP32", "LSNB_PRECISION='FP32' is not a precision"),
+    ("LSNB_WORKERS", "abc", "LSNB_WORKERS='abc' is not allowed: use a whole number >= 1"),
+    ("LSNB_WORKERS", "0", "LSNB_WORKERS='0' is not allowed")])
+def test_a_bad_setting_fails_in_the_setup_cell_naming_it(monkeypatch, tmp_path, name, value, words):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)")):
+        chapters.setup("smoke", runs_dir=str(tmp_path), results_dir=str(tmp_path))
+    import torch
+    with pytest.raises(ValueError, match=name):          # and wherever it is read, should setup be skipped
+        (train.training_precision if name == "LSNB_PRECISION" else grid.default_workers)(torch.device("cpu"))
+
+
+def test_good_settings_pass(monkeypatch):
+    import torch
+    monkeypatch.setenv("LSNB_PRECISION", "fp32")
+    monkeypatch.setenv("LSNB_WORKERS", "3")
+    assert train.training_precision(torch.device("cpu")) == "fp32" and grid.default_workers(torch.device("cpu")) == 3
+
+
+def test_a_parameter_the_chapter_does_not_take_is_refused_with_the_closest_it_does():
+    params = 'profile = "cpu"   # a comment\nalpha = 0.1\nn_seeds = None\nruns_dir = None\n'
+    check = chapters.check_passed_parameters
+    check(["", params, '# Parameters\nprofile = "smoke"\nalpha = 0.2\n', "import lsnb"])   # known names pass
+    check(["", params, "x = 1"])                                   # no papermill cell: nothing to check
+    with pytest.raises(ValueError, match="n_seed is not a parameter of this chapter: did you mean n_seeds"):
+        check(["", params, '# Parameters\nprofile = "smoke"\nn_seed = 1\n'])
+    with pytest.raises(ValueError, match="colour is not a parameter of this chapter: this chapter takes profile, "
+                                         "alpha, n_seeds, runs_dir"):
+        check(["", params, '# Parameters\ncolour = "red"\n'])
+
+
+def test_a_bad_cifar10_copy_fails_at_setup_not_after_the_first_chapters(monkeypatch, tmp_path):
+    monkeypatch.setenv("LSNB_CIFAR10", f"imagefolder:{tmp_path / 'nowhere'}")
+    with pytest.raises(ValueError, match="LSNB_CIFAR10='imagefolder:.*nowhere' is not usable"):
+        chapters.setup("smoke", runs_dir=str(tmp_path), results_dir=str(tmp_path))
+    monkeypatch.setenv("LSNB_CIFAR10", "cifar-10")
+    with pytest.raises(ValueError, match="is not usable"):
+        chapters.setup("smoke", runs_dir=str(tmp_path), results_dir=str(tmp_path))
+    for part in ("train", "test"):
+        (tmp_path / "copy" / part).mkdir(parents=True)
+    monkeypatch.setenv("LSNB_CIFAR10", f"imagefolder:{tmp_path / 'copy'}")
+    chapters.setup("smoke", runs_dir=str(tmp_path), results_dir=str(tmp_path))

@@ -128,3 +128,66 @@ def test_prepare_batch_shapes(augment, shape):
 def test_main_reports_errors(capsys):
     assert data.cli(["imagenet"], "fashion_mnist", data.describe) == 1
     assert "dataset='imagenet' is unknown" in capsys.readouterr().err
+
+
+def test_a_damaged_raw_file_is_copied_again_from_the_package(tmp_path, fake_debian):
+    root = tmp_path / "root"
+    assert data.prepare_fashion_mnist(root, fake_debian)
+    raw = root / "FashionMNIST" / "raw" / "train-images-idx3-ubyte"
+    whole = raw.read_bytes()
+    raw.write_bytes(whole[:5000])                                               # a copy cut short
+    assert "announces" in data.idx_problem(raw)
+    assert data.prepare_fashion_mnist(root, fake_debian) and raw.read_bytes() == whole
+
+
+def test_a_damaged_raw_file_without_the_package_is_named_with_its_remedy(tmp_path, fake_debian):
+    root = tmp_path / "root"
+    assert data.prepare_fashion_mnist(root, fake_debian)
+    raw = root / "FashionMNIST" / "raw" / "t10k-labels-idx1-ubyte"
+    raw.write_bytes(b"garbage")
+    with pytest.raises(data.DataUnavailable, match=r"t10k-labels-idx1-ubyte is unreadable: it does not start like "
+                                                   r"an IDX file .* Delete it and run again"):
+        data.prepare_fashion_mnist(root, tmp_path / "absent")
+
+
+def imagefolder(root, classes=("ant", "cat"), sizes=(("train", 4), ("test", 2)), seed=1):
+    rng = np.random.default_rng(seed)
+    for part, n in sizes:
+        for c in classes:
+            (root / part / c).mkdir(parents=True, exist_ok=True)
+            for i in range(n):
+                Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(root / part / c / f"{i}.png")
+
+
+def test_imagefolder_cache_notices_changed_images_and_renamed_classes(tmp_path):
+    imagefolder(tmp_path)
+    first = data.load(f"imagefolder:{tmp_path}")
+    Image.fromarray(np.zeros((8, 8, 3), dtype=np.uint8)).save(tmp_path / "test" / "ant" / "0.png")
+    changed = data.load(f"imagefolder:{tmp_path}")
+    assert not torch.equal(changed.test.x, first.test.x) and changed.test.x[0].sum() == 0
+    for part in ("train", "test"):
+        (tmp_path / part / "cat").rename(tmp_path / part / "dog")
+    assert data.load(f"imagefolder:{tmp_path}").classes == ("ant", "dog")
+    assert len(list(tmp_path.glob(".lsnb-cache-*.pt"))) == 1                   # the stale caches are gone
+
+
+def test_imagefolder_cut_short_cache_is_decoded_again(tmp_path):
+    imagefolder(tmp_path)
+    first = data.load(f"imagefolder:{tmp_path}")
+    cache, = tmp_path.glob(".lsnb-cache-*.pt")
+    cache.write_bytes(cache.read_bytes()[:100])
+    assert torch.equal(data.load(f"imagefolder:{tmp_path}").train.x, first.train.x)
+
+
+@pytest.mark.parametrize("damage, words", [
+    (lambda root: (root / "test" / "bee").mkdir(), "only in test/: bee"),
+    (lambda root: __import__("shutil").rmtree(root / "test" / "cat"), "only in train/: cat"),
+    (lambda root: (root / "train" / "ant" / "notes.txt").write_text("hello"), "notes.txt is not a readable image"),
+    (lambda root: Image.fromarray(np.zeros((9, 8, 3), dtype=np.uint8)).save(root / "train" / "cat" / "9.png"),
+     "9.png is 8 x 9 pixels, but .* is 8 x 8"),
+])
+def test_imagefolder_problems_name_the_class_or_file(tmp_path, damage, words):
+    imagefolder(tmp_path)
+    damage(tmp_path)
+    with pytest.raises(data.DataUnavailable, match=words):
+        data.load(f"imagefolder:{tmp_path}")

@@ -318,8 +318,28 @@ def test_followup_table_reads_each_temperature_with_the_rule_helps_at_1_hurts_ab
     summary = distill.followup_summary(rows, (0.0, 0.1), (1.0, 4.0, 8.0))
     table = distill.followup_table(rows, summary)
     assert [r["T"] for r in table] == ["1", "4", "8"]
-    assert [r["finding"] for r in table] == ["LS teacher helps", "LS teacher hurts", "LS teacher hurts"]
-    assert [r["verdict"] for r in table] == ["agrees", "agrees", "within noise"]
+    assert [r["their finding"] for r in table] == ["LS teacher helps", "LS teacher hurts", "LS teacher hurts"]
+    assert "verdict" not in table[0]          # verdicts are the claims', whose premises this table does not know
     assert table[0]["student of the alpha = 0 teacher (%)"] == "80.10 ± 0.10"
     assert table[1]["student of the alpha = 0.1 teacher (%)"] == "78.10 ± 0.10"
     assert table[1]["LS teacher's - hard teacher's (points)"] == summary.gaps[4.0].text(2)
+
+
+@pytest.mark.parametrize("teacher", ["../../../etc/pa", "ABCDEF0123456789", "0123456789abcdeg", "abc"])
+def test_a_teacher_is_named_by_a_digest_and_nothing_else(teacher):
+    from lsnb import profiles
+    with pytest.raises(ValueError, match="16 lowercase hexadecimal digits"):
+        profiles.student_config("smoke").with_(teacher=teacher)
+
+
+def test_a_teacher_folder_whose_config_is_not_its_digest_is_refused(tmp_path):
+    from lsnb import profiles, store
+    teacher = profiles.fcn_config("smoke", epochs=1, hidden=8)
+    other = teacher.with_(seed=7)
+    folder = tmp_path / teacher.digest()
+    folder.mkdir()
+    store.atomic_write_json(folder / "config.json", other.to_dict())      # the wrong config under that name
+    store.atomic_write_json(folder / "metrics.json", {})
+    student = profiles.distilled(profiles.student_config("smoke"), teacher, 2.0)
+    with pytest.raises(ValueError, match=f"digest is {other.digest()}, not {teacher.digest()}"):
+        distill.teacher_config(student, tmp_path)

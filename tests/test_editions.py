@@ -280,3 +280,40 @@ def test_a_smoke_edition_is_written_staged_and_built(tmp_path):
         assert "(GPU edition)" in page and "It was not executed by this build" in page
     scorecard = text("scorecard.html")
     assert "GPU edition" in scorecard and "this build" in scorecard and "Welch" in scorecard
+
+
+def test_an_edition_write_killed_between_its_renames_is_named_with_the_command_that_recovers_it(tmp_path):
+    executed_chapter(tmp_path / "build", "01_a")
+    dest = tmp_path / "gpu"
+    editions.write_edition(tmp_path / "build", dest, names=["01_a"], env=GPU_ENV)
+    old = tmp_path / ".gpu.old"
+    dest.rename(old)                                    # what a kill between the two renames leaves
+    with pytest.raises(editions.EditionError, match=rf"interrupted: the previous edition is in {old}\. "
+                                                    rf"Put it back with: mv {old} {dest}"):
+        editions.stage_edition(dest, tmp_path / "chapters")
+    old.rename(dest)
+    assert editions.read_edition(dest)["profile"] == "gpu"
+
+
+def test_a_killed_writes_temporary_folder_is_removed_by_the_next_write(tmp_path):
+    executed_chapter(tmp_path / "build", "01_a")
+    leftover = tmp_path / ".gpu-abc123"
+    (leftover / "results").mkdir(parents=True)
+    editions.write_edition(tmp_path / "build", tmp_path / "gpu", names=["01_a"], env=GPU_ENV)
+    assert not leftover.exists() and not list(tmp_path.glob(".gpu-*"))
+
+
+def test_a_manifest_cut_short_or_with_a_revision_expression_says_what_to_do(tmp_path):
+    hand_made_edition(tmp_path, {"01_a": ("1. A", [Claim("c", "p", "g", "agrees")], GPU_META)})
+    edition = tmp_path / "gpu"
+    manifest = edition / "manifest.json"
+    text = manifest.read_text()
+    manifest.write_text(text[:len(text) // 2])
+    with pytest.raises(editions.EditionError) as err:
+        editions.read_edition(edition)
+    assert "is not valid JSON" in str(err.value) and "re-make it" in str(err.value)
+    assert "retrain" not in str(err.value)                # a manifest is not a training run
+    commit = git_repo(tmp_path / "repo")
+    commit({"lsnb/x.py": "1"})
+    status = editions.edition_status({"commit": "HEAD~0", "dirty": []}, tmp_path / "repo")
+    assert status["stale"] and "'HEAD~0', not a commit id" in status["message"]

@@ -112,3 +112,53 @@ def test_batched_units_through_local_processes(folder, tmp_path, one_thread, mon
     for b, s in zip(pool, sequential):
         for x, y in zip(weights(b.model), weights(s.model)):
             torch.testing.assert_close(x, y, rtol=1e-5, atol=1e-5)
+
+
+class _DeadPool:
+    """An executor whose worker died: every future raises what ProcessPoolExecutor raises then."""
+
+    def submit(self, fn, *args):
+        from concurrent.futures import Future
+        from concurrent.futures.process import BrokenProcessPool
+        f = Future()
+        f.set_exception(BrokenProcessPool("A process in the process pool was terminated abruptly"))
+        return f
+
+
+def test_a_dead_worker_names_the_unfinished_configs_and_the_remedy(tmp_path):
+    from lsnb import grid, profiles
+    cfgs = [profiles.fcn_config("smoke", epochs=1, hidden=8, seed=s) for s in (0, 1)]
+    with pytest.raises(grid.GridError) as err:
+        grid.train_many(cfgs, runs_dir=tmp_path, executor=_DeadPool())
+    text = str(err.value)
+    assert "BrokenProcessPool" in text and "2 of 2 configs unfinished" in text
+    assert all(c.digest() in text for c in cfgs) and "Run it again to resume" in text
+
+
+def test_a_worker_exits_when_its_grid_process_is_killed(tmp_path):
+    import os, signal, subprocess, sys, textwrap, time
+    script = textwrap.dedent("""
+        import multiprocessing, os, signal, sys, time
+        from concurrent.futures import ProcessPoolExecutor
+        from lsnb import grid
+        if __name__ == "__main__":
+            pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=grid.watch_parent, initargs=(os.getpid(), 0.2))
+            pool.submit(time.sleep, 0).result()
+            worker, = pool._processes
+            print(worker, flush=True)
+            pool.submit(time.sleep, 120)
+            time.sleep(0.5)
+            os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    worker = int(proc.stdout.split()[0])
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.kill(worker, signal.SIGKILL)
+    pytest.fail(f"worker {worker} outlived its killed grid process")

@@ -136,6 +136,8 @@ BAD_PARAMETERS = {
     "epochs": (lambda tmp: {"epochs": 0}, "ValueError", "epochs=0 is not allowed"),
     "results_dir": (lambda tmp: {"results_dir": str(a_file(tmp) / "results")}, "PermissionError", "results_dir="),
     "dataset": (lambda tmp: {"dataset": "en_de"}, "ValueError", "dataset='en_de' is a translation corpus"),
+    "unknown name": (lambda tmp: {"n_seed": 1}, "ValueError", "n_seed is not a parameter of this chapter: did "
+                                                                 "you mean n_seeds?"),
 }
 
 

@@ -195,7 +195,7 @@ def test_translation_claims_are_not_testable_outside_the_regime():
     weak = claims(bleu_hard=[0.1, 0.12, 0.14], bleu_ls=[0.1, 0.2, 0.12], accuracy=16.0, t_fit=[1.0, 0.99, 1.01])
     assert [c.verdict for c in weak] == ["not testable"] * 7
     assert "both models translate (BLEU >= 10) (BLEU 0.1) fails" in weak[0].note
-    assert "accuracy >= 50 %) (16 %" in weak[1].note
+    assert "accuracy >= 50 %) (accuracy 16 %" in weak[1].note
     # a model that predicts tokens well but does not translate: the token claims stand, the BLEU claims do not
     tokens_only = claims(bleu_hard=[1.0, 1.2, 0.8], bleu_ls=[1.5, 1.2, 1.3])
     assert [c.verdict for c in tokens_only] == ["not testable", "agrees", "agrees", "agrees", "agrees",

@@ -193,3 +193,33 @@ def test_checkpoints_the_loop_writes_load_with_weights_only(tiny, tmp_path):
     for path in [run.path / "checkpoint.pt", *run.path.glob("snapshots/*.pt"), *run.path.glob("logits_*.pt")]:
         assert isinstance(store.load_checkpoint(path), dict)
     assert json.loads((run.path / "metrics.json").read_text())["test_accuracy"] >= 0
+
+
+@pytest.mark.parametrize("name, content, words", [
+    ("history.json", None, "history.json is missing; delete the run folder"),
+    ("config.json", None, "config.json is missing; delete the run folder"),
+    ("history.json", "null", "history.json holds NoneType 'None', not the list"),
+    ("metrics.json", "null", "metrics.json holds NoneType 'None', not the dict"),
+    ("metrics.json", "[1, 2]", "metrics.json holds list"),
+])
+def test_a_finished_run_with_a_missing_or_wrong_file_names_it_and_the_remedy(tmp_path, name, content, words):
+    from lsnb import profiles, store, train
+    cfg = profiles.fcn_config("smoke", epochs=1, hidden=8).with_(n_train=200, n_val=50, n_test=50)
+    run = train.train(cfg, runs_dir=tmp_path, progress=False)
+    path = run.path / name
+    if content is None:
+        path.unlink()
+    else:
+        path.write_text(content)
+    with pytest.raises(store.CorruptRunFile, match=words):
+        train.train(cfg, runs_dir=tmp_path, progress=False)
+
+
+def test_a_corrupt_derived_number_is_measured_again_not_a_reason_to_retrain(tmp_path):
+    from lsnb import profiles, runs, train
+    cfg = profiles.fcn_config("smoke", epochs=1, hidden=8).with_(n_train=200, n_val=50, n_test=50)
+    run = train.train(cfg, runs_dir=tmp_path, progress=False)
+    assert runs.derived(run, "geometry", "x_v1", lambda: {"a": 1}) == {"a": 1}
+    (run.path / "geometry" / "x_v1.json").write_text('{"a": ')             # truncated
+    assert runs.derived(run, "geometry", "x_v1", lambda: {"a": 2}) == {"a": 2}
+    assert runs.derived(run, "geometry", "x_v1", lambda: pytest.fail("recomputed")) == {"a": 2}
