@@ -11,7 +11,7 @@ export LSNB_RUNS ?= $(CURDIR)/runs
 export LSNB_DATA ?= $(CURDIR)/data
 export PYTHONHASHSEED := 0
 
-.PHONY: help setup data book test golden pair benchmark clean
+.PHONY: help setup data book edition gpu-check test golden pair benchmark clean
 
 help:
 	@echo "make book [PROFILE=smoke|cpu|gpu|paper]   execute every chapter and build the HTML book"
@@ -20,6 +20,10 @@ help:
 	@echo "make golden                           re-execute the golden notebooks on the smoke profile"
 	@echo "make pair                             re-sync notebooks/*.ipynb from their .md sources"
 	@echo "make benchmark                        training throughput: lsnb engine vs DataLoader vs bare loop"
+	@echo "make edition [CHAPTERS=\"02_... 03_...\"]  execute those chapters (default: the next ones the GPU"
+	@echo "                                     edition lacks) on gpu and add them to book/editions/gpu/"
+	@echo "make gpu-check [CHAPTERS=...] [DRY=1]  on a GPU machine: CUDA tests, short benchmark, the next"
+	@echo "                                     chapters of the edition, one archive in \$$OUT (README)"
 
 setup: $(VENV)/.installed
 
@@ -60,6 +64,23 @@ book: data
 	@$(VENV)/bin/jupyter-book build . -W --keep-going -q > $(BUILD)/logs/jupyter-book.log 2>&1 || \
 	  { grep -E "WARNING|ERROR" $(BUILD)/logs/jupyter-book.log || tail -40 $(BUILD)/logs/jupyter-book.log; exit 1; }
 	@echo "Book built: $(CURDIR)/_build/html/index.html"
+
+# The GPU edition grows chapter by chapter: just the chapters named on the command line (and those they
+# reuse), or the next ones it lacks, executed on `gpu` and added, replacing older copies only when all succeed.
+EDITION_PROFILE := $(if $(filter command line,$(origin PROFILE)),$(PROFILE),gpu)
+EDITION_CHAPTERS := $(if $(filter command line,$(origin CHAPTERS)),$(CHAPTERS),)
+edition: data
+	@rm -rf book/edition-build
+	$(PY) -m lsnb.editions make $(EDITION_CHAPTERS) --profile $(EDITION_PROFILE) --dest $(EDITION) --build book/edition-build
+
+# On a lent GPU machine (no network, minutes): its own python3 with torch and CUDA, the notebook tools from the
+# carried wheels (WHEELS), the data carried under LSNB_DATA; everything it makes ends in one archive in OUT.
+# DRY=1 runs the same steps on the CPU on `smoke` (make test does), so the command cannot rot without a GPU.
+GPU_PY ?= python3
+WHEELS ?= wheels
+OUT ?= gpu-check-out
+gpu-check:
+	$(GPU_PY) -m lsnb.gpucheck $(EDITION_CHAPTERS) --out $(OUT) --edition $(EDITION) --wheels $(WHEELS) $(if $(DRY),--dry,)
 
 test: data
 	$(VENV)/bin/pytest

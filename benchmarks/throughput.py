@@ -10,9 +10,12 @@ Per model, one measurement each, same model, optimiser, batch size and precision
 * ``dataloader_W`` -- the usual pipeline: PIL images from memory, the same augmentation as
                       torchvision per-sample transforms, ``DataLoader(shuffle=True)`` with W
                       workers (pinned memory on CUDA); AlexNet with ``nn.LocalResponseNorm``;
-* ``bare``         -- forward/backward/step over ONE resident batch, no data handling (the
-                      compute bound), eager; on CUDA also ``bare_graph``, the same step replayed
-                      as a CUDA graph.
+* ``bare``         -- the engine's own step (:func:`lsnb.train.train_step`: the same model
+                      built by :func:`lsnb.train.build_model`, loss, precision, clipping and
+                      memory layout) over ONE resident batch made by the engine's own batching,
+                      repeated with no data handling: the upper bound of the engine, so that
+                      ``engine / bare`` is what the data pipeline and the loop cost; on CUDA also
+                      ``bare_graph``, the same step replayed as a CUDA graph.
 
 ``--concurrent N`` adds N configs of the model (seeds 0..N-1, one epoch each) trained one
 after another, by N local processes (:func:`lsnb.grid.train_many`, ``workers=N``) and as one
@@ -42,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import multiprocessing
 import os
@@ -54,9 +58,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from lsnb import cudagraph, data, grid, models, profiles, runs, train
+from lsnb import cudagraph, data, grid, models, profiles, runs, tasks, train
 
 DATASETS = {"fcn": "fashion_mnist", "alexnet": "cifar10", "resnet": "cifar10"}
+ROWS = ("rows: engine = lsnb.train.train, its last epoch (engine_eager: without the CUDA graph); "
+        "bare = the engine's own step on one resident batch, no data handling (its upper bound; bare_graph: "
+        "replayed as a CUDA graph); dataloader_W = per-sample torchvision transforms, DataLoader with W workers")
 SHAPES = {"fashion_mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
 
 
@@ -173,7 +180,8 @@ def new_model_and_optimizer(cfg, device: torch.device, torch_lrn: bool = False):
 
 
 def step(model, opt, x, y, alpha: float, precision: str, cache: bool = True) -> None:
-    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=precision == "bf16", cache_enabled=cache):
+    with torch.autocast(x.device.type, dtype=train.AUTOCAST.get(precision, torch.bfloat16),
+                        enabled=precision in train.AUTOCAST, cache_enabled=cache):
         logits = model(x)
     loss = F.cross_entropy(logits.float(), y, label_smoothing=alpha)
     opt.zero_grad(set_to_none=True)
@@ -201,23 +209,31 @@ def dataloader(cfg, workers: int, precision: str, device: torch.device) -> float
 
 
 def bare(cfg, precision: str, device: torch.device, graph: bool = False, warmup: int = 10) -> float:
-    """One resident batch, forward/backward/step repeated; ``graph``: as a replayed CUDA graph."""
-    model, opt = new_model_and_optimizer(cfg, device)
+    """The engine's step on one resident batch, repeated (see the module docstring); ``graph``: replayed as a
+    CUDA graph, as the engine replays it."""
+    ds = runs.load_data(cfg)
+    task = tasks.of(cfg)
+    model, channels_last = train.build_model(cfg, ds, device)
     model.train()
-    x = torch.rand(cfg.batch_size, *data.input_shape(SHAPES[cfg.dataset], cfg.augment), device=device)
-    if device.type == "cuda" and cfg.model != "fcn":
+    opt = train.make_optimizer(model, cfg)
+    split = data.Split(ds.train.x.to(device), ds.train.y.to(device))
+    gen = train.data_generator(cfg)
+    idx = next(iter(task.batch_order(split, cfg.batch_size, gen))).to(device)
+    x, y = task.batch(split, idx, cfg.augment, True, gen, device)
+    if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
-    y = torch.randint(0, 10, (cfg.batch_size,), device=device)
+    sums = (torch.zeros((), device=device), torch.zeros((), device=device))
+    one_step = functools.partial(train.train_step, model, opt, cfg, sums=sums, precision=precision, graph_safe=graph,
+                                 scaler=train.grad_scaler(precision, device))
     if graph:
-        graphed = cudagraph.GraphedStep(lambda a, b: step(model, opt, a, b, cfg.alpha, precision, cache=False), opt,
-                                        cudagraph.backend(device))
-        one = lambda: graphed(x, y)
+        graphed = cudagraph.GraphedStep(one_step, opt, cudagraph.backend(device))
+        one = lambda: graphed(x, y, None) or one_step(x, y, None)
     else:
-        one = lambda: step(model, opt, x, y, cfg.alpha, precision)
+        one = lambda: one_step(x, y, None)
     for _ in range(warmup):  # oneDNN/cuDNN choose their kernels on the first steps; the graph is captured
         one()
     synchronize(device)
-    steps = max(5, cfg.n_train // cfg.batch_size)
+    steps = max(20, cfg.n_train // cfg.batch_size)
     t0 = time.perf_counter()
     for _ in range(steps):
         one()
@@ -280,6 +296,7 @@ def run(model: str, args, device: torch.device) -> dict:
     what = f"random {cfg.dataset}-shaped" if synthetic_data else cfg.dataset
     print(f"\n== {model}: batch {cfg.batch_size}, {cfg.n_train} {what} training images, augment {cfg.augment!r}, "
           f"torch {torch.__version__}, {where}", flush=True)
+    print(ROWS, flush=True)
     results, ratios = {}, {}
     loader_workers = (0, 2) if device.type == "cpu" else (0, 8)
     for p in sorted({"fp32", default}) if args.precisions == "both" else [default]:

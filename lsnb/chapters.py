@@ -382,7 +382,8 @@ def distillation_setup(profile: str, dataset: str | None = None, epochs: int | N
         return cfg.with_(augment=d.teacher_augment) if d.teacher_augment else cfg
 
     def student(**kwargs):  # the teacher's training images, so that its logits are the targets
-        return student_recipe(profile, dataset=pair_dataset, epochs=epochs, **kwargs).with_(n_train=p.conv_n_train)
+        return student_recipe(profile, dataset=pair_dataset, epochs=epochs or d.student_epochs,
+                              **kwargs).with_(n_train=p.conv_n_train)
 
     return DistillationSetup(
         hinton_teacher=fcn, hinton_ls_teacher=functools.partial(fcn, dropout=0.0), hinton_student=hinton_student,

@@ -25,12 +25,15 @@ OPTIMIZERS = ("sgd", "adam")
 
 # The environment settings lsnb reads, checked where they are read and up front by every chapter's setup, so
 # that a typo fails in the first cell with what to write instead, never after an hour of training.
-PRECISIONS = {"auto": "bf16 autocast where the hardware has it (CUDA, CPUs with native bf16), else fp32",
-              "fp32": "full precision everywhere"}
+PRECISIONS = {"auto": "bf16 autocast on GPUs of compute capability 8.0 and up and on CPUs with native bf16, "
+                      "fp16 autocast with a gradient scaler on older GPUs (T4, V100, P100), else fp32",
+              "fp32": "full precision everywhere",
+              "fp16": "fp16 autocast with a gradient scaler on any device (as auto does on older GPUs)"}
 
 
 def precision_setting() -> str:
-    """``$LSNB_PRECISION``: ``"auto"`` (the default) or ``"fp32"``; anything else is an error that names both."""
+    """``$LSNB_PRECISION``: ``"auto"`` (the default), ``"fp32"`` or ``"fp16"``; anything else is an error that
+    names them (:data:`PRECISIONS`)."""
     value = os.environ.get("LSNB_PRECISION", "auto")
     if value not in PRECISIONS:
         allowed = "; ".join(f"{name!r}: {what}" for name, what in PRECISIONS.items())

@@ -77,10 +77,12 @@ import torch
 WARMUP = 3
 
 
-def unavailable(config, device: torch.device) -> str | None:
+def unavailable(config, device: torch.device, precision: str = "bf16") -> str | None:
     """Why a run's step is not captured as a CUDA graph, or None when it is."""
     if device.type != "cuda":
         return "not a CUDA device"
+    if precision == "fp16":
+        return "fp16's gradient scaler decides on the host whether to skip a step, which a graph cannot replay"
     if os.environ.get("LSNB_CUDA_GRAPH", "1") == "0":
         return "LSNB_CUDA_GRAPH=0"
     if config.task != "image":

@@ -218,42 +218,74 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+# A chapter that reuses another's trained runs: an edition makes them together (the run store of the machine
+# that makes it starts empty), and the chapter's page names the one it builds on.
+DEPENDS = {"03_calibration": ("02_representations",)}
+
+
+def with_dependencies(names) -> list[str]:
+    """``names`` and the chapters they reuse (:data:`DEPENDS`), in chapter order, each once."""
+    out = set(names)
+    for name in names:
+        out |= set(DEPENDS.get(name, ()))
+    return sorted(out)
+
+
 def make_manifest(chapters: list[dict], *, profile: str, edition: str = "gpu", root: Path = ROOT,
                   env: dict | None = None, command: str | None = None,
                   now: datetime.datetime | None = None) -> dict:
-    """The manifest of an edition: where, when and from what code its ``chapters`` were executed.
+    """The manifest of an edition written now with ``chapters``: where, when and from what code they were
+    executed, at the top and in each chapter's own record (an edition gathers chapters made at different
+    commits, on different days; the top holds this write's).
 
-    ``chapters``: one dict per chapter with ``chapter``, ``title``, ``wall_s`` (papermill's
-    duration) and ``meta`` (the chapter's results "meta": profile, hardware, seeds, epochs, wall_s).
+    ``chapters``: one dict per chapter with ``chapter``, ``title``, ``wall_s`` (papermill's duration)
+    and ``meta`` (the chapter's results "meta": profile, hardware, seeds, epochs, wall_s); a record
+    that already carries its ``made`` (a chapter kept from an earlier write) keeps its provenance.
     """
     root = Path(root)
     env = env if env is not None else environment()
     dirty = git(root, "diff", "--name-only", "HEAD", "--", *CODE_PATHS)  # uncommitted changes to the code
-    walls = [c.get("wall_s") for c in chapters]
     settings = {k: os.environ[k] for k in SETTINGS if os.environ.get(k)}
+    made = {"profile": profile,
+            "made": (now or datetime.datetime.now(datetime.timezone.utc)).isoformat(timespec="seconds"),
+            "command": command or " ".join([f"make book PROFILE={profile}"]
+                                           + [f"{k}={v}" for k, v in settings.items()]),
+            "data": data_digests(), "commit": git(root, "rev-parse", "HEAD"),
+            "dirty": sorted(dirty.split()) if dirty else [], **env}
+    records = []
+    for c in chapters:
+        if "made" in c:
+            records.append(c)
+            continue
+        hardware = (c.get("meta") or {}).get("hardware")
+        records.append({**made, **c, "hardware": hardware, "builds_on": list(DEPENDS.get(c["chapter"], ()))})
+    records.sort(key=lambda c: c["chapter"])
     hardware = sorted({c["meta"]["hardware"] for c in chapters if c.get("meta", {}).get("hardware")})
+    walls = [c.get("wall_s") for c in records]
     return {
-        "edition": edition, "profile": profile,
-        "made": (now or datetime.datetime.now(datetime.timezone.utc)).isoformat(timespec="seconds"),
-        "command": command or " ".join([f"make book PROFILE={profile}"] + [f"{k}={v}" for k, v in settings.items()]),
-        "data": data_digests(),
-        "commit": git(root, "rev-parse", "HEAD"),
-        "dirty": sorted(dirty.split()) if dirty else [],
+        "edition": edition, **made,
         "hardware": hardware[0] if len(hardware) == 1 else hardware or None,
-        **env,
         "total_wall_s": round(sum(w for w in walls if w is not None), 1) if any(w is not None for w in walls) else None,
-        "chapters": chapters,
+        "chapters": records,
     }
+
+
+def chapter_record(manifest: dict, chapter: dict) -> dict:
+    """A chapter's provenance: its own record over the manifest's top (which an edition written before
+    chapters had their own provenance holds for all of them)."""
+    return {**manifest, **chapter}
 
 
 def write_edition(chapters_dir: Path | str, dest: Path | str, *, names=None, profile: str | None = None,
                   root: Path = ROOT, env: dict | None = None, command: str | None = None) -> Path:
-    """Keep the executed chapters of ``chapters_dir`` as the edition ``dest``; returns the manifest's path.
+    """Add the executed chapters of ``chapters_dir`` to the edition ``dest``; returns the manifest's path.
 
     ``chapters_dir`` is what :func:`execute_chapters` wrote: ``<name>.ipynb`` and
     ``results/<name>.json`` for every chapter of ``names`` (default: every chapter), all
-    executed on ``profile`` (default: the first notebook's). ``dest`` is replaced as a whole
-    (built beside it, then renamed), so a failure leaves the old edition in place.
+    executed on ``profile`` (default: the first notebook's). They replace their older copies in
+    the edition, each with its own provenance; the edition's other chapters are kept as they
+    were. ``dest`` is replaced as a whole (built beside it, then renamed), so a failure leaves
+    the old edition in place, and a chapter is added only when all of ``names`` are there.
     """
     import nbformat
 
@@ -279,6 +311,16 @@ def write_edition(chapters_dir: Path | str, dest: Path | str, *, names=None, pro
         notebooks[name] = nb
         records.append({"chapter": name, "title": results.get("title", name), "wall_s": notebook_duration(nb),
                         "meta": meta, "dropped": dropped})
+    kept = {}
+    old_manifest = read_edition(dest)  # a broken one fails here, before anything is written
+    if old_manifest is not None:
+        if old_manifest["profile"] != profile:
+            raise EditionError(f"{dest} is an edition of profile {old_manifest['profile']!r}, these chapters ran on "
+                               f"{profile!r}: an edition is one profile (delete {dest} to start another)")
+        kept = {c["chapter"]: chapter_record(old_manifest, c) for c in old_manifest["chapters"]
+                if c["chapter"] not in notebooks}
+        records += [{k: v for k, v in c.items() if k not in ("edition", "chapters", "files", "total_bytes",
+                                                              "total_wall_s")} for c in kept.values()]
     manifest = make_manifest(records, profile=profile, edition=dest.name, root=root, env=env, command=command)
     dest.parent.mkdir(parents=True, exist_ok=True)
     for stale in dest.parent.glob(f".{dest.name}-*"):  # the temporary folders of writes that were killed
@@ -291,6 +333,10 @@ def write_edition(chapters_dir: Path | str, dest: Path | str, *, names=None, pro
         for name, nb in notebooks.items():
             nbformat.write(nb, tmp / f"{name}.ipynb")
             shutil.copyfile(chapters_dir / "results" / f"{name}.json", tmp / "results" / f"{name}.json")
+        for name in kept:
+            for rel in (f"{name}.ipynb", f"results/{name}.json"):
+                shutil.copyfile(dest / rel, tmp / rel)
+        for name in [*notebooks, *kept]:
             for rel in (f"{name}.ipynb", f"results/{name}.json"):
                 files[rel] = {"bytes": (tmp / rel).stat().st_size, "sha256": _sha256(tmp / rel)}
         manifest["files"] = files
@@ -410,13 +456,32 @@ def machine_text(manifest: dict) -> str:
     return f"a CPU without GPU ({manifest.get('cpu') or 'model not recorded'}{cores})"
 
 
-def provenance_text(manifest: dict) -> str:
-    """One sentence: profile, machine, versions, date, whole-book wall time."""
-    versions = " and ".join(f"{name} {manifest[k]}" for k, name in (("torch", "torch"), ("cuda", "CUDA"))
-                            if manifest.get(k))
-    return (f"Executed on the {manifest['profile']} profile by {manifest.get('command', 'make book')} on "
-            f"{machine_text(manifest)}{f' with {versions}' if versions else ''} {made_text(manifest)}, in "
-            f"{duration_text(manifest.get('total_wall_s'))} for the whole book.")
+def provenance_text(manifest: dict, chapter: dict | None = None) -> str:
+    """One sentence: profile, machine, versions, date and wall time -- of the edition's latest write and its
+    chapters together, or of one ``chapter`` of it (its own record, :func:`chapter_record`)."""
+    m = manifest if chapter is None else chapter_record(manifest, chapter)
+    versions = " and ".join(f"{name} {m[k]}" for k, name in (("torch", "torch"), ("cuda", "CUDA")) if m.get(k))
+    wall = (f"in {duration_text(manifest.get('total_wall_s'))} for its {len(manifest.get('chapters', []))} "
+            "chapters" if chapter is None else f"in {duration_text(m.get('wall_s'))}")
+    return (f"Executed on the {m['profile']} profile by {m.get('command', 'make book')} on "
+            f"{machine_text(m)}{f' with {versions}' if versions else ''} {made_text(m)}, {wall}.")
+
+
+def chapter_statuses(manifest: dict, root: Path = ROOT) -> dict:
+    """:func:`edition_status` of every chapter of the edition, by its own provenance: ``{chapter: status}``."""
+    return {c["chapter"]: edition_status(chapter_record(manifest, c), root) for c in manifest["chapters"]}
+
+
+def overall_status(statuses: dict) -> dict | None:
+    """One status for the whole edition: stale when any chapter is, naming them."""
+    if not statuses:
+        return None
+    stale = [name for name, s in statuses.items() if s["stale"]]
+    if not stale:
+        return {"stale": False, "message": next(iter(statuses.values()))["message"] if len(statuses) == 1
+                else "Every chapter was made from the code this build runs."}
+    return {"stale": True, "message": f"{len(stale)} of {len(statuses)} chapters were made from other code than "
+                                      f"this build's ({', '.join(stale)}); each one's page says what changed."}
 
 
 def _labels(nb) -> set:
@@ -472,36 +537,35 @@ def _retitle(nb, suffix: str, banner: str) -> None:
     nb.cells.insert(0, nbformat.v4.new_markdown_cell(banner))
 
 
-def overview_page(manifest: dict | None, status: dict | None, edition_dir: str) -> str:
-    """The edition part's first page: what the edition is and where it came from, or that there is none yet."""
+def overview_page(manifest: dict | None, statuses: dict | None, edition_dir: str, root: Path = ROOT) -> str:
+    """The edition part's first page: what the edition is, which chapters it has (each with where and when it
+    was made) and which it still lacks -- or that there is none yet."""
     head = "# GPU edition\n\n"
     if manifest is None:
         return head + (
             "No GPU edition has been produced yet.\n\n"
-            "The chapters above were executed by this build. The GPU edition is the same book executed once on the "
+            "The chapters above were executed by this build. The GPU edition is the same book executed on the "
             "`gpu` profile -- the paper's networks (AlexNet and ResNet-56 on CIFAR-10, the Hinton et al. networks, "
             "ResNet-56 -> AlexNet for Figure 5, a Transformer-base on the English-German corpus) with three seeds per "
-            "verdict, on one GPU -- and committed to the repository, so that every build shows it here and in the "
-            "scorecard, beside its own chapters. To produce it, run `make book PROFILE=gpu` on a machine with one "
-            f"GPU and commit `{edition_dir}/` (README: *The GPU edition*).\n")
-    rows = ["| chapter | wall time | seeds | epochs |", "|---|---|---|---|"]
+            "verdict, on one GPU -- and committed to the repository, chapter by chapter, so that every build shows it "
+            "here and in the scorecard, beside its own chapters. To add chapters to it, run "
+            "`make edition CHAPTERS=\"...\"` (or `make gpu-check`) on a machine with one GPU and commit "
+            f"`{edition_dir}/` (README: *The GPU edition*).\n")
+    rows = ["| chapter | made | commit | code | wall time | seeds |", "|---|---|---|---|---|---|"]
     for c in manifest["chapters"]:
-        meta = c.get("meta") or {}
-        epochs = "—" if "epochs" not in meta else "each network's profile schedule" if meta["epochs"] is None \
-            else meta["epochs"]
-        rows.append(f"| {{doc}}`{PREFIX}{c['chapter']}` | {duration_text(c.get('wall_s'))} | "
-                    f"{meta.get('seeds', '—')} | {epochs} |")
-    rows.append(f"| whole book | {duration_text(manifest.get('total_wall_s'))} | | |")
-    env = ", ".join(f"{k} {manifest[k]}" for k in ("gpu", "torch", "cuda", "cudnn", "python") if manifest.get(k))
-    hardware = manifest.get("hardware")
-    hardware = "; ".join(hardware) if isinstance(hardware, list) else hardware
-    return head + _admonition(status, provenance_text(manifest)) + (
+        rec, meta = chapter_record(manifest, c), c.get("meta") or {}
+        status = (statuses or {}).get(c["chapter"])
+        code = "—" if status is None else "other code (see its page)" if status["stale"] else "this build's"
+        rows.append(f"| {{doc}}`{PREFIX}{c['chapter']}` | {made_text(rec)[3:]} | `{(rec.get('commit') or '?')[:10]}` "
+                    f"| {code} | {duration_text(c.get('wall_s'))} | {meta.get('seeds', '—')} |")
+    lacking = [name for name in chapter_names(root) if name not in {c["chapter"] for c in manifest["chapters"]}]
+    missing = (f"Not yet in the edition: {', '.join(lacking)} (`make edition CHAPTERS=\"{' '.join(lacking)}\"` on a "
+               "GPU machine adds them).\n" if lacking else "Every chapter of the book is in the edition.\n")
+    return head + _admonition(overall_status(statuses or {}), provenance_text(manifest)) + (
         f"\nThe chapters of this part are the committed GPU edition (`{edition_dir}/`), executed on the "
-        f"`{manifest['profile']}` profile with `{manifest.get('command', 'make book')}` and shown as they were: this "
-        "build did not execute them. The chapters above are this build's own. The {doc}`../scorecard` sets the two "
-        "side by side, claim by claim.\n\n" + "\n".join(rows) + "\n\n"
-        f"Made {made_text(manifest)} from commit `{manifest.get('commit') or 'unknown'}`"
-        f"{f'; {env}' if env else ''}; hardware as the chapters saw it: {hardware or 'not recorded'}.\n")
+        f"`{manifest['profile']}` profile and shown as they were: this build did not execute them. The chapters "
+        "above are this build's own. The {doc}`../scorecard` sets the two side by side, claim by claim. Each "
+        "chapter was made on its own day from its own commit:\n\n" + "\n".join(rows) + "\n\n" + missing)
 
 
 def stage_edition(edition_dir: Path | str, out_dir: Path | str, *, root: Path = ROOT) -> list[Path]:
@@ -510,7 +574,8 @@ def stage_edition(edition_dir: Path | str, out_dir: Path | str, *, root: Path = 
     Always the overview page ``gpu_00_edition.md`` (which ``_toc.yml``'s glob needs, edition or
     not); with an edition, each of its chapters as ``gpu_<name>.ipynb`` with its labels
     prefixed (they would clash with the build's own chapters), " (GPU edition)" after its
-    title and, under it, where it came from -- a warning when it was made from other code.
+    title and, under it, where and when that chapter was made -- a warning when it was made
+    from other code than this build's.
     """
     import nbformat
 
@@ -519,10 +584,10 @@ def stage_edition(edition_dir: Path | str, out_dir: Path | str, *, root: Path = 
     for old in out_dir.glob(f"{PREFIX}*"):
         old.unlink()
     manifest = read_edition(edition_dir)
-    status = edition_status(manifest, root) if manifest is not None else None
+    statuses = chapter_statuses(manifest, root) if manifest is not None else None
     shown = _shown(edition_dir, root)
     overview = out_dir / f"{OVERVIEW}.md"
-    atomic_write_bytes(overview, overview_page(manifest, status, shown).encode())
+    atomic_write_bytes(overview, overview_page(manifest, statuses, shown, root).encode())
     written = [overview]
     if manifest is None:
         return written
@@ -534,13 +599,44 @@ def stage_edition(edition_dir: Path | str, out_dir: Path | str, *, root: Path = 
         relabel(nb, labels)
         fresh = f"{{doc}}`this build's chapter <{c['chapter']}>`" if (out_dir / f"{c['chapter']}.ipynb").exists() \
             else "this build's chapter"
-        body = (f"This chapter is the committed GPU edition's, executed in {duration_text(c.get('wall_s'))}. "
-                f"{provenance_text(manifest)} It was not executed by this build; {fresh} was.")
-        _retitle(nb, " (GPU edition)", _admonition(status, body))
+        builds_on = c.get("builds_on") or []
+        reuse = (f" It reuses the trained runs of {', '.join(builds_on)}, made with it." if builds_on else "")
+        body = (f"This chapter is the committed GPU edition's. {provenance_text(manifest, c)}{reuse} It was not "
+                f"executed by this build; {fresh} was.")
+        _retitle(nb, " (GPU edition)", _admonition(statuses[c["chapter"]], body))
         path = out_dir / f"{PREFIX}{c['chapter']}.ipynb"
         nbformat.write(nb, path)
         written.append(path)
     return written
+
+
+# ----------------------------------------------------------------------------- adding chapters
+
+def next_group(edition_dir: Path | str, root: Path = ROOT) -> list[str]:
+    """The next chapters an edition lacks: the first chapter not in it, with those it reuses
+    (:func:`with_dependencies`); empty when it has every chapter."""
+    manifest = read_edition(edition_dir)
+    have = {c["chapter"] for c in manifest["chapters"]} if manifest is not None else set()
+    lacking = [name for name in chapter_names(root) if name not in have]
+    return with_dependencies(lacking[:1]) if lacking else []
+
+
+def make_chapters(names, *, profile: str, dest: Path | str, build: Path | str, root: Path = ROOT,
+                  stream=None) -> Path | None:
+    """Execute ``names`` with the chapters they reuse on ``profile`` into ``build``, then add them to the
+    edition ``dest`` (:func:`write_edition`: only when every one succeeded). Returns the manifest's path,
+    or None when there was nothing to make."""
+    names = with_dependencies(names)
+    if not names:
+        print("The edition has every chapter; name some to make them again.", file=stream or sys.stdout)
+        return None
+    unknown = sorted(set(names) - set(chapter_names(root)))
+    if unknown:
+        raise EditionError(f"no chapter {', '.join(unknown)}: the chapters are {', '.join(chapter_names(root))}")
+    execute_chapters(names, profile=profile, out_dir=build, root=root, stream=stream)
+    return write_edition(build, dest, names=names, profile=profile, root=root,
+                         command=f"make edition CHAPTERS=\"{' '.join(names)}\" PROFILE={profile}"
+                                 + "".join(f" {k}={os.environ[k]}" for k in SETTINGS if os.environ.get(k)))
 
 
 # ----------------------------------------------------------------------------- command line
@@ -559,6 +655,11 @@ def main(argv=None) -> int:
     wr.add_argument("dest", help="the edition folder (book/editions/gpu)")
     wr.add_argument("--chapters", required=True, help="where execute wrote them (book/chapters)")
     wr.add_argument("--profile", help="the profile every chapter must have run on (default: the first's)")
+    mk = sub.add_parser("make", help="execute chapters (and those they reuse) and add them to an edition")
+    mk.add_argument("chapters", nargs="*", help="chapter names (default: the next ones the edition lacks)")
+    mk.add_argument("--profile", default="gpu")
+    mk.add_argument("--dest", required=True, help="the edition folder (book/editions/gpu)")
+    mk.add_argument("--build", required=True, help="a scratch folder for the executed chapters")
     st = sub.add_parser("stage", help="write the edition's part of the book (overview page, relabelled chapters)")
     st.add_argument("edition", help="the edition folder (book/editions/gpu); need not exist")
     st.add_argument("out", help="the book's generated chapters folder (book/chapters)")
@@ -567,11 +668,14 @@ def main(argv=None) -> int:
         if args.command == "execute":
             execute_chapters(args.chapters or chapter_names(), profile=args.profile, out_dir=args.out,
                              results_dir=args.results, log_dir=args.logs)
-        elif args.command == "write":
-            path = write_edition(args.chapters, args.dest, profile=args.profile)
-            m = read_json(path)
-            print(f"Edition written: {path.parent}/ ({m['total_bytes'] / 1e6:.1f} MB, {len(m['chapters'])} chapters, "
-                  f"{duration_text(m['total_wall_s'])} on {m.get('gpu') or 'no GPU'}); commit it")
+        elif args.command in ("write", "make"):
+            path = (write_edition(args.chapters, args.dest, profile=args.profile) if args.command == "write" else
+                    make_chapters(args.chapters or next_group(args.dest), profile=args.profile, dest=args.dest,
+                                  build=args.build))
+            if path is not None:
+                m = read_json(path)
+                print(f"Edition written: {path.parent}/ ({m['total_bytes'] / 1e6:.1f} MB, {len(m['chapters'])} "
+                      f"chapters, {duration_text(m['total_wall_s'])} in all on {m.get('gpu') or 'no GPU'}); commit it")
         else:
             pages = stage_edition(args.edition, args.out)
             print(f"GPU edition part: {len(pages) - 1} chapters" if len(pages) > 1 else

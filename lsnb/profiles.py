@@ -52,6 +52,7 @@ class DistillProfile:
     hinton_student_epochs: int | None = None   # the Hinton students (None: the profile's epochs)
     teacher_augment: str | None = None  # the Figure 5/6 teachers' augmentation (None: the ResNet recipe's crops+flips)
     mi_augment: str | None = None       # Figure 6's noise (None: the teachers' training augmentation)
+    student_epochs: int | None = None   # the Figure 5 students (None: the student recipe's epochs)
 
 
 @dataclass(frozen=True)
@@ -154,46 +155,36 @@ PROFILE_TABLE = {
         # trials: 79 % with the tutorial's plain SGD, 81 % with momentum 0.9, 85 % with Adam; 2.5-5 min a run
         # here), so sec. 3's claims cannot be tested on it and its extra label-smoothed runs would buy nothing.
         sweep_models=("FCN",), calibration_models=("FCN", "ResNet")),
-    # One H100/H200-class GPU, each chapter in minutes, the whole book in about 25 (README: the estimate for a
-    # Colab T4). The paper's networks: AlexNet and ResNet-56 on CIFAR-10 (GPU_CIFAR10: torchvision's copy, or an
-    # offline imagefolder copy), the Hinton et al. FCNs on Fashion-MNIST (offline, Debian), ResNet-56 -> AlexNet
-    # for Figure 5, a Transformer-base on the offline en_de corpus; 3 seeds for every verdict (followup too).
-    # Regimes: ResNet-56 with the paper's recipe for 20 epochs is clearly over-confident and a Transformer-base
-    # for 8 epochs on en_de reaches BLEU in the teens (both measured on an H200, issue 13); the Hinton teacher
-    # trains 4x its student's epochs on 20k images, where dropout and shifts pay off (issue 12: 20 teacher vs 8
-    # student epochs on all 55k left the teacher behind). The 20k subsets (conv_n_train, n_train) buy this in
-    # time; batch-norm decay 0.99, as TF's 0.997 would average over ~330 steps, two epochs of the subset.
-    # Time, ESTIMATED, not measured end to end. Throughputs on one H200 (issue 14; bf16, channels-last, one
-    # process): ResNet-56 b128 5.6k img/s, AlexNet b128 21k, FCN 1200-1200 201k at b512 = 390 steps/s, launch-
-    # bound, so ~50k at the recipes' b128; Transformer-base b128 ~12 s per en_de epoch (~1,000 steps of ~12 ms,
-    # assumed). k processes on one GPU (grid.train_many): 8 ResNet-56s gave 2.8x, taken as k / (1 + 0.265 (k - 1)):
-    # 2.0x for 3, 2.2x for 4, 2.6x for 6, 2.8x for 8; ~10 s per process pool (spawn, CUDA, data).
-    #   ch1   12 FCNs x 15 ep x 20k = 3.6M img / (50k x 2.8)                                         ~ 1 min
-    #   ch2   ResNet-56 6 x 20 ep x 20k = 2.4M / (5.6k x 2.6) = 165 s; AlexNet 6 x 12 ep x 20k / (21k x 2.6)
-    #         = 26 s; alpha sweep (FCN 0.3, AlexNet x 3) 23 s; 4 pools 40 s; features 20 s               ~ 4.6 min
-    #   ch3   chapter 2's runs, loaded; temperature fits                                              ~ 0.5 min
-    #   ch3b  2 alphas x 3 seeds x 8 ep x 12 s / 2.0 = 288 s; 16 beam searches of 1,000 sentences 48 s   ~ 6 min
-    #   ch4   Hinton: 6 teachers x 60 ep + 9 students x 15 ep on 20k, 3 at a time, 99 s + 5 pools     ~ 2.5 min
-    #         Figure 5 on 3 seeds (chapters.figure5_runs, all through grid.train_many): 9 ResNet-56 teachers
-    #         x 10 ep x 20k / (5.6k x 2.8) = 115 s; 24 AlexNet students x 12 ep x 20k / (21k x 2.8) = 98 s;
-    #         follow-up: its teachers are Figure 5's, 3 more students 17 s; 3 pools 30 s; Figure 6: 2 x 11
-    #         snapshots x 600 x 32 augmentations at ~15k img/s 28 s; tables 20 s                     ~ 8 min
-    # Whole book ~20 min + set-up. Over five minutes: chapter 4 (~8) and 3b (~6, keeping the measured 8 epochs).
-    # If the first GPU run overruns: translation epochs 8 -> 6 (-1.5 min), hinton_teacher_epochs 60 -> 40
-    # (-0.4 min), distill.temperatures (1.0, 3.0) (-0.3 min). The edition's manifest records the true minutes.
+    # One H100/H200-class GPU, the GPU edition made chapter group by chapter group (make edition / make gpu-check),
+    # each group within 6 minutes. The paper's networks: AlexNet and ResNet-56 on CIFAR-10 (GPU_CIFAR10), the
+    # Hinton et al. FCNs on Fashion-MNIST, ResNet-56 -> AlexNet for Figure 5, a Transformer-base on en_de; 3
+    # seeds for every verdict. Regimes, measured on an H200: ResNet-56 with the paper's recipe for 20 epochs is
+    # over-confident; a Transformer-base for 8 epochs on en_de reaches BLEU in the teens. Batch-norm decay 0.99:
+    # TF's 0.997 would average over ~330 steps, two epochs of the subset.
+    # Minutes per group, ESTIMATED (README: "How long"), from throughputs measured on one H200 (bf16, one
+    # process: ResNet-56 5.6k img/s, AlexNet 21k, FCN ~50k at b128, Transformer-base ~12 s an en_de epoch) and
+    # k processes sharing it at k / (1 + 0.265 (k - 1)) (8 ResNet-56s measured 2.8x), ~10 s per process pool:
+    #   01        12 FCNs x 15 ep x 20k / (50k x 2.8)                                                     ~ 1 min
+    #   02 + 03   ResNet-56 (6 + 3 at alpha 0.05) x 20 ep x 15k / (5.6k x 2.6) 185 s; AlexNet 6 x 12 ep x 15k
+    #             / (21k x 2.6) 20 s; sweep 20 s; pools 50 s; features, fits 40 s                         ~ 5.3 min
+    #   03b       6 Transformers x 6 ep x 12 s / 2.0 216 s; 16 beam searches 48 s; token calibration 20 s   ~ 4.8 min
+    #   04        Hinton (6 x 40 + 9 x 15 ep) x 20k / (50k x 2.0) 75 s; 9 ResNet-56 teachers x 10 ep x 15k /
+    #             (5.6k x 2.8) 86 s; 33 AlexNet students x 8 ep x 15k / (21k x 2.8) 67 s; Figure 6 28 s;
+    #             8 pools 80 s; tables 20 s                                                              ~ 5.9 min
     "gpu": Profile(
         "gpu", "fashion_mnist", seeds=3, epochs=15, n_train=20000, n_val=5000, n_test=None,
         fcn_hidden=1200, student_hidden=800, alphas=(0.0, 0.05, 0.1, 0.2),
         device_note="one H100/H200-class GPU, minutes per chapter",
         alexnet_dataset=GPU_CIFAR10, alexnet_epochs=12, resnet_dataset=GPU_CIFAR10, resnet_depth=56,
-        resnet_epochs=20, resnet_bn_decay=0.99, conv_n_train=20000,
-        distill=DistillProfile(snapshots=10, hinton_teacher_epochs=60, teacher_epochs=10, dataset=GPU_CIFAR10,
+        resnet_epochs=20, resnet_bn_decay=0.99, conv_n_train=15000,
+        distill=DistillProfile(snapshots=10, hinton_teacher_epochs=40, teacher_epochs=10, dataset=GPU_CIFAR10,
                                teacher_depth=56, student="alexnet", alphas=(0.0, 0.1, 0.3),
                                temperatures=(1.0, 3.0, 8.0), followup_temperatures=(1.0, 2.0, 3.0), followup_seeds=3,
-                               mi_examples=600, mi_samples=32),
+                               mi_examples=600, mi_samples=32, student_epochs=8),
         translation=TranslationProfile("en_de", (("d_model", 512), ("heads", 8), ("layers", 6), ("ffn", 2048)),
-                                       epochs=8, n_train=None, n_val=1000, n_test=None, batch_size=128, lr=5e-4,
-                                       temperatures=(0.6, 0.8, 1.0, 1.2, 1.4, 1.7))),
+                                       epochs=6, n_train=None, n_val=1000, n_test=None, batch_size=128, lr=5e-4,
+                                       temperatures=(0.6, 0.8, 1.0, 1.2, 1.4, 1.7)),
+        calibration_models=("FCN", "ResNet")),
     # The paper's settings: the TF tutorial AlexNet on CIFAR-10 and the TF official ResNet-56 v2 on
     # CIFAR-100 (182 epochs, lr x0.1 at epochs 91 and 136); ResNet-56 -> AlexNet on CIFAR-10 for
     # Figure 5; a Transformer-base-sized model on Multi30k (WMT14 is out of reach of one GPU in hours).

@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .editions import (OVERVIEW, ROOT, EditionError, duration_text, edition_status, provenance_text,
+from .editions import (OVERVIEW, ROOT, EditionError, chapter_statuses, duration_text, overall_status, provenance_text,
                        read_edition)
 from .stats import NOT_TESTABLE, RULE
 from .store import atomic_write_bytes, atomic_write_json, read_json, writable_dir
@@ -148,7 +148,7 @@ def render_scorecard(results_dir: Path | str, edition_dir: Path | str | None = N
     build = _read_all(Path(results_dir))
     if not build:
         raise FileNotFoundError(f"no chapter results in {results_dir}: execute the chapters first (make book)")
-    edition, sides, about_edition = {}, [("this build", build)], []
+    edition, sides, about_edition, statuses = {}, [("this build", build)], [], {}
     if edition_dir is not None:
         manifest = read_edition(edition_dir)
         if manifest is None:  # no column of dashes for an edition that does not exist: one line says so
@@ -156,7 +156,8 @@ def render_scorecard(results_dir: Path | str, edition_dir: Path | str | None = N
                              f"({{doc}}`what it is and how to make it <chapters/{OVERVIEW}>`).", ""]
         else:
             edition = _read_all(Path(edition_dir) / "results")
-            status = edition_status(manifest, Path(root) if root is not None else ROOT)
+            statuses = chapter_statuses(manifest, Path(root) if root is not None else ROOT)
+            status = overall_status(statuses)
             line = (f"**GPU edition** ({{doc}}`its pages <chapters/{OVERVIEW}>`): "
                     f"{provenance_text(manifest)}")
             about_edition = ([line, "", "```{warning}", status["message"], "```", ""] if status["stale"]
@@ -169,6 +170,10 @@ def render_scorecard(results_dir: Path | str, edition_dir: Path | str | None = N
         here = [(name, results.get(chapter)) for name, results in sides]
         first = next(r for _, r in reversed(here) if r is not None)
         out += [f"## {first['title']}", ""]
+        if chapter in statuses and statuses[chapter]["stale"]:  # each chapter of the edition has its own code
+            out += ["```{warning}", f"GPU edition: {statuses[chapter]['message']}", "```", ""]
+        elif edition and chapter not in edition:
+            out += ["*GPU edition*: this chapter is not in it yet.", ""]
         shared = {name: _shared_note((r or {}).get("claims", [])) for name, r in here}
         for name, parts in shared.items():
             if parts:

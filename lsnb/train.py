@@ -88,15 +88,30 @@ def cpu_has_native_bf16() -> bool:
 
 
 def training_precision(device: torch.device) -> str:
-    """``"bf16"`` (autocast) on CUDA and on CPUs with native bf16 matmuls, else ``"fp32"``.
+    """How a run trains on ``device``: ``"bf16"`` autocast on GPUs of compute capability 8.0 and up (A100,
+    H100, H200, ...) and on CPUs with native bf16 matmuls; ``"fp16"`` autocast with a gradient scaler on
+    older GPUs, which have fp16 tensor cores but no bf16 ones (Colab's T4 7.5, V100 7.0, Kaggle's P100
+    6.0); else ``"fp32"``.
 
-    ``LSNB_PRECISION=fp32`` forces full precision. Like AMP on a GPU, the choice
-    depends on the hardware, so it is recorded in each run's ``metrics.json``.
-    Evaluation (:func:`predict`) always runs in float32.
+    ``LSNB_PRECISION=fp32`` forces full precision, ``fp16`` the fp16 path anywhere. The choice depends
+    on the hardware, so it is recorded in each run's ``metrics.json``. Evaluation (:func:`predict`)
+    always runs in float32.
     """
-    if precision_setting() == "fp32":
-        return "fp32"
-    return "bf16" if device.type == "cuda" or cpu_has_native_bf16() else "fp32"
+    setting = precision_setting()
+    if setting != "auto":
+        return setting
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.get_device_capability(device) >= (8, 0) else "fp16"
+    return "bf16" if cpu_has_native_bf16() else "fp32"
+
+
+AUTOCAST = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def grad_scaler(precision: str, device: torch.device):
+    """The gradient scaler fp16 training needs (its small range underflows small gradients; the scaler
+    multiplies the loss, skips a step whose gradients overflowed and lowers the scale), None otherwise."""
+    return torch.amp.GradScaler(device.type) if precision == "fp16" else None
 
 
 def _labels_count(y: torch.Tensor) -> torch.Tensor:
@@ -110,7 +125,7 @@ def data_generator(config: TrainConfig) -> torch.Generator:
 
 def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, config: TrainConfig, x: torch.Tensor,
                y: torch.Tensor, teacher_logits: torch.Tensor | None, *, sums: tuple, precision: str,
-               teacher: nn.Module | None = None, graph_safe: bool = False) -> None:
+               teacher: nn.Module | None = None, graph_safe: bool = False, scaler=None) -> None:
     """One optimisation step on the batch ``(x, y)``, adding its summed loss and its number of correct
     predictions into ``sums`` (two device scalars): no value comes back to the host.
 
@@ -119,9 +134,11 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, config: Train
     augmented batch (:func:`lsnb.distill.teacher_mode`). Then backward, gradient clipping at
     ``config.grad_clip``, and the optimiser's step. ``graph_safe`` is the form :mod:`lsnb.cudagraph`
     captures: autocast without its cast cache, and no masking of ignored labels (a boolean mask has a
-    data-dependent shape; image labels have none to ignore, so the loss is the same number).
+    data-dependent shape; image labels have none to ignore, so the loss is the same number). With
+    ``scaler`` (:func:`grad_scaler`, fp16) the loss is scaled for backward, the gradients unscaled before
+    clipping, and a step whose gradients overflowed is skipped.
     """
-    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=precision == "bf16",
+    with torch.autocast(x.device.type, dtype=AUTOCAST.get(precision, torch.bfloat16), enabled=precision in AUTOCAST,
                         cache_enabled=False if graph_safe else None):
         logits = model(x)
         if teacher is not None:
@@ -134,10 +151,18 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, config: Train
         loss = distill.distillation_loss(logits, y, teacher_logits, temperature=config.distill_temperature,
                                          beta=config.distill_beta, t2=config.distill_t2, alpha=config.alpha)
     optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    if config.grad_clip is not None:
-        nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-    optimizer.step()
+    if scaler is None:
+        loss.backward()
+        if config.grad_clip is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        optimizer.step()
+    else:
+        scaler.scale(loss).backward()
+        if config.grad_clip is not None:
+            scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
+            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        scaler.step(optimizer)
+        scaler.update()
     sums[0].add_(loss.detach() * _labels_count(y))
     sums[1].add_((logits.detach().argmax(-1) == y).sum())
 
@@ -244,14 +269,19 @@ def _load_finished(run_dir: RunDir, device: torch.device) -> Run:
     return Run(config, model, history, final, run_dir.path)
 
 
-def _train(config, run_dir, ds, device, teacher, teacher_mode, teacher_logits, progress, on_epoch_end) -> Run:
-    """The loop itself, run while holding the run's lock."""
-    run_dir.prepare()
+def build_model(config: TrainConfig, ds, device: torch.device) -> tuple[nn.Module, bool]:
+    """The model a run trains, seeded and on ``device``, and whether its images go channels-last (conv nets on
+    CUDA, where cuDNN's fastest kernels want that layout): ``(model, channels_last)``."""
     torch.manual_seed(config.seed)
     model = models.build(config, ds.shape, ds.num_classes).to(device)
     channels_last = device.type == "cuda" and len(ds.shape) == 3
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    return (model.to(memory_format=torch.channels_last) if channels_last else model), channels_last
+
+
+def _train(config, run_dir, ds, device, teacher, teacher_mode, teacher_logits, progress, on_epoch_end) -> Run:
+    """The loop itself, run while holding the run's lock."""
+    run_dir.prepare()
+    model, channels_last = build_model(config, ds, device)
     optimizer = make_optimizer(model, config)
     steps_per_epoch = math.ceil(len(ds.train) / config.batch_size)
     total = steps_per_epoch * config.epochs
@@ -266,17 +296,23 @@ def _train(config, run_dir, ds, device, teacher, teacher_mode, teacher_logits, p
         gen.set_state(state["data_rng"])
         _set_rng_state(state["rng"], device)
         history, start_epoch = state["history"], state["epoch"]
+        scaler_state = state.get("scaler")
+    else:
+        scaler_state = None
 
     task = tasks.of(config)
     train_split = Split(ds.train.x.to(device), ds.train.y.to(device))
     n_labels = _labels_count(train_split.y).item()
     keep_at = set(snapshot_steps(config, total))
     precision = training_precision(device)
+    scaler = grad_scaler(precision, device)
+    if scaler is not None and scaler_state is not None:
+        scaler.load_state_dict(scaler_state)
     sums = (torch.zeros((), device=device), torch.zeros((), device=device))  # the epoch's loss and correct
-    graph_off = cudagraph.unavailable(config, device)
+    graph_off = cudagraph.unavailable(config, device, precision)
     step = functools.partial(train_step, model, optimizer, config, sums=sums, precision=precision,
                              teacher=teacher.model if teacher_mode == "on the fly" else None,
-                             graph_safe=graph_off is None)
+                             graph_safe=graph_off is None, scaler=scaler)
     graph = cudagraph.GraphedStep(step, optimizer, cudagraph.backend(device)) if graph_off is None else None
     progress = progress_enabled() if progress is None else progress
     bar = tqdm(total=total, initial=start_epoch * steps_per_epoch, disable=not progress, unit="step", mininterval=5.0,
@@ -308,7 +344,7 @@ def _train(config, run_dir, ds, device, teacher, teacher_mode, teacher_logits, p
             raise
         history.append(record)
         bar.set_postfix(loss=f"{record['train_loss']:.3f}", val=f"{record.get('val_accuracy', float('nan')):.3f}")
-        save_state(run_dir, model, optimizer, scheduler, gen, device, history, ds)
+        save_state(run_dir, model, optimizer, scheduler, gen, device, history, ds, scaler)
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, record)
     bar.close()
@@ -338,12 +374,15 @@ def epoch_record(config: TrainConfig, epoch: int, loss: float, accuracy: float, 
 
 
 def save_state(run_dir: RunDir, model: nn.Module, optimizer, scheduler, gen: torch.Generator, device,
-               history: list, ds) -> None:
-    """The checkpoint after an epoch: everything a resumed run needs to go on as if never stopped."""
-    save_checkpoint(run_dir.checkpoint, {
-        "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-        "data_rng": gen.get_state(), "rng": _rng_state(device), "history": history, "epoch": len(history),
-        "in_shape": list(ds.shape), "num_classes": ds.num_classes})
+               history: list, ds, scaler=None) -> None:
+    """The checkpoint after an epoch: everything a resumed run needs to go on as if never stopped (the
+    gradient scaler's scale too, where fp16 training has one)."""
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+             "data_rng": gen.get_state(), "rng": _rng_state(device), "history": history, "epoch": len(history),
+             "in_shape": list(ds.shape), "num_classes": ds.num_classes}
+    if scaler is not None:
+        state["scaler"] = scaler.state_dict()
+    save_checkpoint(run_dir.checkpoint, state)
 
 
 def finish(run_dir: RunDir, model: nn.Module, ds, history: list, device, precision: str, extra: dict) -> Run:

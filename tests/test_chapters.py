@@ -157,7 +157,7 @@ def test_followup_rows_cover_the_grid_of_teacher_alpha_temperature_and_seed(trai
 
 
 @pytest.mark.parametrize("name, value, words", [
-    ("LSNB_PRECISION", "fp16", "LSNB_PRECISION='fp16' is not a precision"),
+    ("LSNB_PRECISION", "half", "LSNB_PRECISION='half' is not a precision"),
     ("LSNB_PRECISION", "FP32", "LSNB_PRECISION='FP32' is not a precision"),
     ("LSNB_WORKERS", "abc", "LSNB_WORKERS='abc' is not allowed: use a whole number >= 1"),
     ("LSNB_WORKERS", "0", "LSNB_WORKERS='0' is not allowed")])

@@ -203,7 +203,7 @@ def test_staging_without_an_edition_writes_the_page_that_says_so(tmp_path):
     assert pages == [tmp_path / "gpu_00_edition.md"] and not (tmp_path / "gpu_04_stale.ipynb").exists()
     text = pages[0].read_text()
     assert text.startswith("# GPU edition\n") and "No GPU edition has been produced yet" in text
-    assert "make book PROFILE=gpu" in text
+    assert "make edition" in text and "make gpu-check" in text
 
 
 def test_staged_chapters_get_their_own_labels_title_and_provenance(tmp_path):
@@ -237,7 +237,7 @@ def test_staged_chapters_get_their_own_labels_title_and_provenance(tmp_path):
     assert "{eq}`gpu-eq-ls` and {ref}`gpu-ch-one`" in two.cells[0].source  # across the edition's chapters
     assert "this build's chapter was" in two.cells[0].source  # no {doc} to a chapter this build lacks
     overview = (out / "gpu_00_edition.md").read_text()
-    assert "{doc}`gpu_01_one`" in overview and "| whole book |" in overview
+    assert "{doc}`gpu_01_one`" in overview and "Not yet in the edition: 01_label_smoothing" in overview
 
 
 def test_the_toc_renders_the_edition_part_with_or_without_an_edition():
@@ -274,7 +274,8 @@ def test_a_smoke_edition_is_written_staged_and_built(tmp_path):
         return html_module.unescape(re.sub(r"<[^>]+>", "", (html / page).read_text()))
 
     overview = text("chapters/gpu_00_edition.html")
-    assert "Executed on the smoke profile" in overview and "whole book" in overview
+    assert "Executed on the smoke profile" in overview and f"for its {len(editions.chapter_names())} chapters" in overview
+    assert "Every chapter of the book is in the edition" in overview
     for name in editions.chapter_names():
         page = text(f"chapters/gpu_{name}.html")
         assert "(GPU edition)" in page and "It was not executed by this build" in page
@@ -317,3 +318,44 @@ def test_a_manifest_cut_short_or_with_a_revision_expression_says_what_to_do(tmp_
     commit({"lsnb/x.py": "1"})
     status = editions.edition_status({"commit": "HEAD~0", "dirty": []}, tmp_path / "repo")
     assert status["stale"] and "'HEAD~0', not a commit id" in status["message"]
+
+
+def test_an_edition_grows_chapter_by_chapter_each_with_its_own_provenance(tmp_path):
+    commit = git_repo(tmp_path)
+    first = commit({"lsnb/x.py": "1"})
+    for name in ("01_a", "02_b"):
+        executed_chapter(tmp_path / "build1", name, duration=10.0)
+    dest = tmp_path / "book" / "editions" / "gpu"
+    editions.write_edition(tmp_path / "build1", dest, names=["01_a", "02_b"], root=tmp_path, env=GPU_ENV)
+    second = commit({"lsnb/x.py": "2"})                                   # later code, another day's GPU
+    executed_chapter(tmp_path / "build2", "02_b", duration=20.0)
+    m = json.loads(editions.write_edition(tmp_path / "build2", dest, names=["02_b"], root=tmp_path,
+                                          env=dict(GPU_ENV, gpu="NVIDIA H100")).read_text())
+    one, two = m["chapters"]
+    assert (one["chapter"], one["commit"], one["gpu"]) == ("01_a", first, "NVIDIA H200")      # kept as it was
+    assert (two["chapter"], two["commit"], two["gpu"], two["wall_s"]) == ("02_b", second, "NVIDIA H100", 20.0)
+    assert m["total_wall_s"] == 30.0 and editions.read_edition(dest)["chapters"] == m["chapters"]
+    statuses = editions.chapter_statuses(m, tmp_path)                  # staleness is per chapter
+    assert statuses["01_a"]["stale"] and not statuses["02_b"]["stale"]
+    assert "1 of 2 chapters" in editions.overall_status(statuses)["message"]
+    # a failed chapter adds nothing: the edition stays as it was
+    executed_chapter(tmp_path / "build3", "01_a", profile="cpu")
+    with pytest.raises(editions.EditionError, match="an edition is one profile"):
+        editions.write_edition(tmp_path / "build3", dest, names=["01_a"], root=tmp_path, env=GPU_ENV)
+    assert editions.read_edition(dest)["chapters"] == m["chapters"]
+
+
+def test_a_chapter_that_reuses_another_is_made_with_it_and_names_it():
+    assert editions.with_dependencies(["03_calibration"]) == ["02_representations", "03_calibration"]
+    assert editions.with_dependencies(["04_distillation", "01_label_smoothing"]) == ["01_label_smoothing",
+                                                                                   "04_distillation"]
+    record = editions.make_manifest([{"chapter": "03_calibration", "meta": {}}], profile="gpu", env={})["chapters"][0]
+    assert record["builds_on"] == ["02_representations"]
+
+
+def test_the_next_group_is_the_first_chapter_the_edition_lacks_with_what_it_reuses(tmp_path):
+    assert editions.next_group(tmp_path / "none") == ["01_label_smoothing"]
+    hand_made_edition(tmp_path, {"01_label_smoothing": ("1", [], GPU_META)})
+    assert editions.next_group(tmp_path / "gpu") == ["02_representations"]
+    hand_made_edition(tmp_path, {n: (n, [], GPU_META) for n in ("01_label_smoothing", "02_representations")})
+    assert editions.next_group(tmp_path / "gpu") == ["02_representations", "03_calibration"]

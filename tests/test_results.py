@@ -106,8 +106,9 @@ def hand_made_edition(folder, chapters: dict, *, profile="gpu", commit=None) -> 
         nbformat.write(nb, executed / f"{name}.ipynb")
     path = editions.write_edition(executed, folder / "gpu", names=list(chapters), env=GPU_ENV)
     manifest = json.loads(path.read_text())
-    if commit is not None:
-        manifest["commit"], manifest["dirty"] = commit, []
+    if commit is not None:  # each chapter carries its own provenance, as the top does
+        for record in [manifest, *manifest["chapters"]]:
+            record["commit"], record["dirty"] = commit, []
         path.write_text(json.dumps(manifest))
     return manifest
 
@@ -155,4 +156,5 @@ def test_scorecard_warns_when_the_edition_is_from_other_code(tmp_path):
     results.write_chapter_results("01_a", "1. A", "s", [Claim("c", "p", "o", "agrees")], {}, tmp_path / "b", meta=META)
     hand_made_edition(tmp_path, {"01_a": ("1. A", [Claim("c", "p", "g", "agrees")], GPU_META)}, commit="f" * 40)
     text = results.render_scorecard(tmp_path / "b", tmp_path / "gpu")
-    assert "```{warning}\nMade from commit ffffffffff, which this checkout does not have" in text
+    assert "```{warning}\nGPU edition: Made from commit ffffffffff, which this checkout does not have" in text
+    assert "1 of 1 chapters were made from other code than this build's (01_a)" in text

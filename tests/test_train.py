@@ -5,8 +5,8 @@ import json
 import pytest
 import torch
 
-from conftest import same_weights, synthetic_dataset, weights
-from lsnb import config, data, profiles, runs, store, train
+from conftest import same_weights, synthetic_dataset, tiny_config, weights
+from lsnb import config, cudagraph, data, models, profiles, runs, store, train
 
 
 def test_train_then_load_from_store(tiny, tmp_path):
@@ -33,7 +33,7 @@ def test_training_is_deterministic_and_learns(tiny, tmp_path):
     assert a.metrics["test_accuracy"] > 0.5  # chance is 0.25
 
 
-@pytest.mark.parametrize("precision", ["auto", "fp32"])
+@pytest.mark.parametrize("precision", ["auto", "fp32", "fp16"])
 def test_interrupted_run_resumes_to_the_same_weights(tiny, tmp_path, monkeypatch, precision):
     monkeypatch.setenv("LSNB_PRECISION", precision)
     cfg, _ = tiny
@@ -62,6 +62,34 @@ def test_precision_follows_the_hardware_and_can_be_forced(monkeypatch):
     monkeypatch.setenv("LSNB_PRECISION", "auto")
     expected = "bf16" if train.cpu_has_native_bf16() else "fp32"
     assert train.training_precision(torch.device("cpu")) == expected
+    # GPUs: bf16 from compute capability 8.0 (A100, H100, H200), fp16 with a scaler below (T4, V100, P100)
+    cuda = torch.device("cuda")
+    for capability, want in (((9, 0), "bf16"), ((8, 0), "bf16"), ((7, 5), "fp16"), ((7, 0), "fp16"), ((6, 0), "fp16")):
+        monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None, c=capability: c)
+        assert train.training_precision(cuda) == want
+    monkeypatch.setenv("LSNB_PRECISION", "fp32")
+    assert train.training_precision(cuda) == "fp32"
+    assert train.grad_scaler("fp16", torch.device("cpu")) is not None and train.grad_scaler("bf16", cuda) is None
+    assert "gradient scaler" in cudagraph.unavailable(tiny_config(), cuda, "fp16")
+
+
+def test_an_fp16_step_whose_gradients_overflow_is_skipped_and_the_scale_lowered(tiny):
+    cfg, _ = tiny
+    cfg = cfg.with_(model_args=(("hidden", (8, 8)), ("dropout", 0.0)))
+    torch.manual_seed(0)
+    model = models.build(cfg, (1, 28, 28), 4)
+    optimizer = train.make_optimizer(model, cfg)
+    x, y = torch.rand(16, 1, 28, 28), torch.randint(0, 4, (16,))
+    sums = (torch.zeros(()), torch.zeros(()))
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 8)
+    before = weights(model)
+    train.train_step(model, optimizer, cfg, x, y, None, sums=sums, precision="fp16", scaler=scaler)
+    assert not same_weights(before, weights(model)) and scaler.get_scale() == 2.0 ** 8   # a normal step
+    huge = torch.amp.GradScaler("cpu", init_scale=2.0 ** 120)                          # fp16 overflows (> 65504)
+    before = weights(model)
+    train.train_step(model, optimizer, cfg, x, y, None, sums=sums, precision="fp16", scaler=huge)
+    assert same_weights(before, weights(model)), "a step with inf gradients must be skipped"
+    assert huge.get_scale() < 2.0 ** 120 and all(torch.isfinite(p).all() for p in model.parameters())
 
 
 def test_corrupt_checkpoint_is_reported_not_used(tiny, tmp_path):
