@@ -80,7 +80,7 @@ GPU_PY ?= python3
 WHEELS ?= wheels
 OUT ?= gpu-check-out
 gpu-check:
-	$(GPU_PY) -m lsnb.gpucheck $(EDITION_CHAPTERS) --out $(OUT) --edition $(EDITION) --wheels $(WHEELS) $(if $(DRY),--dry,)
+	$(GPU_PY) -m lsnb.gpucheck $(EDITION_CHAPTERS) --out $(OUT) --edition $(EDITION) --wheels $(WHEELS) $(if $(filter 1,$(DRY)),--dry,)
 
 test: data
 	$(VENV)/bin/pytest

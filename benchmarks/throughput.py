@@ -300,11 +300,12 @@ def run(model: str, args, device: torch.device) -> dict:
     results, ratios = {}, {}
     loader_workers = (0, 2) if device.type == "cpu" else (0, 8)
     for p in sorted({"fp32", default}) if args.precisions == "both" else [default]:
+        graphs = cudagraph.unavailable(cfg, device, p) is None  # not on a CPU, nor with fp16's scaler
         r = {"bare": bare(cfg, p, device, warmup=3 if args.small else 10)}
-        if device.type == "cuda":
+        if graphs:
             r["bare_graph"] = bare(cfg, p, device, graph=True)
-        r["engine"] = engine(cfg, p, device, graph=device.type == "cuda")
-        if device.type == "cuda":
+        r["engine"] = engine(cfg, p, device, graph=graphs)
+        if graphs:
             r["engine_eager"] = engine(cfg, p, device, graph=False)
         for w in loader_workers:
             r[f"dataloader_{w}"] = dataloader(cfg, w, p, device)
@@ -312,7 +313,7 @@ def run(model: str, args, device: torch.device) -> dict:
             print(f"{p:>5} {name:>22}: {ips:9.0f} images/s", flush=True)
         ratios[p] = {"engine_vs_dataloader": r["engine"] / best(r, "dataloader"),
                      "engine_vs_bare": r["engine"] / r["bare"]}
-        if device.type == "cuda":
+        if graphs:
             ratios[p].update(graph_vs_eager=r["engine"] / r["engine_eager"],
                              engine_vs_bare_graph=r["engine"] / r["bare_graph"])
         results[p] = r

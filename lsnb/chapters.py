@@ -90,6 +90,8 @@ def check_passed_parameters(history=None) -> None:
         return
     i = injected[-1]
     declared = _assigned(history[i - 1])
+    if "profile" not in declared:  # not the parameters cell (a re-run cell, a notebook of another shape): no check
+        return
     unknown = [name for name in _assigned(history[i]) if name not in declared]
     if unknown:
         name = unknown[0]
@@ -108,8 +110,8 @@ def setup(profile="cpu", *, dataset=None, alpha=0.1, seed=0, n_seeds=None, epoch
     store and results folders must be writable -- all checked before any data is loaded.
     """
     check_passed_parameters()
-    check_settings()
     p = get_profile(profile)
+    check_settings(cifar10=profile == "gpu")
     dataset = check_dataset(dataset if dataset is not None else p.dataset, task)
     alpha = check_alpha(alpha)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:

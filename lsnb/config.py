@@ -66,12 +66,13 @@ def cifar10_setting() -> str:
     return value
 
 
-def check_settings() -> None:
-    """Every environment setting lsnb reads (:func:`precision_setting`, :func:`workers_setting`,
-    :func:`cifar10_setting`), checked at once."""
+def check_settings(cifar10: bool = True) -> None:
+    """Every environment setting lsnb reads (:func:`precision_setting`, :func:`workers_setting` and, where the
+    profile uses it, :func:`cifar10_setting`), checked at once."""
     precision_setting()
     workers_setting()
-    cifar10_setting()
+    if cifar10:
+        cifar10_setting()
 
 
 def check_alpha(alpha) -> float:

@@ -224,10 +224,13 @@ DEPENDS = {"03_calibration": ("02_representations",)}
 
 
 def with_dependencies(names) -> list[str]:
-    """``names`` and the chapters they reuse (:data:`DEPENDS`), in chapter order, each once."""
+    """``names`` with the chapters they reuse and the chapters that reuse them (:data:`DEPENDS`), in chapter
+    order, each once: a chapter and the chapters built on its runs are made together, so that none of them
+    claims runs another execution made."""
     out = set(names)
     for name in names:
         out |= set(DEPENDS.get(name, ()))
+        out |= {user for user, used in DEPENDS.items() if name in used}
     return sorted(out)
 
 
@@ -370,7 +373,7 @@ def read_edition(edition_dir: Path | str) -> dict | None:
                                f"Put it back with: mv {old} {edition_dir} (or delete {old} and re-make the edition)")
         return None
     path = edition_dir / MANIFEST
-    remedy = f"re-make it (make book PROFILE=gpu on a GPU machine) or delete {edition_dir}"
+    remedy = f"re-make it (make edition or make book PROFILE=gpu on a GPU machine) or delete {edition_dir}"
     if not path.exists():
         raise EditionError(f"{edition_dir} holds no {MANIFEST}: {remedy}")
     try:
@@ -411,7 +414,8 @@ def edition_status(manifest: dict, root: Path = ROOT) -> dict:
                                    and all(ch in "0123456789abcdef" for ch in commit)):
         return {"stale": True, "message": f"Its manifest records the commit as {commit!r}, not a commit id (40 "
                                           "hexadecimal digits), so whether this build's code is the edition's "
-                                          f"cannot be checked. Re-make it with make book PROFILE=gpu.{extra}"}
+                                          f"cannot be checked. Re-make it with make edition CHAPTERS=... on a "
+                                          f"GPU.{extra}"}
     if commit is None or head is None:
         where = "this build's commit is unknown (not a git checkout)" if head is None else "its commit was not recorded"
         return {"stale": True, "message": f"Made from commit {short}; {where}, so whether this build's code "
@@ -430,10 +434,11 @@ def edition_status(manifest: dict, root: Path = ROOT) -> dict:
     return {"stale": True, "message": (
         f"Made from {'an older' if older else 'another'} commit, {short}, than this build ({head[:10]}): "
         f"{len(changed)} file{'s' if len(changed) != 1 else ''} the chapters execute changed since ({shown}), so its "
-        f"numbers may differ from what this code gives. Re-make it with make book PROFILE=gpu on a GPU.{extra}")}
+        f"numbers may differ from what this code gives. Re-make it with make edition CHAPTERS=... on a GPU.{extra}")}
 
 
-def _admonition(status: dict, body: str) -> str:
+def _admonition(status: dict | None, body: str) -> str:
+    status = status or {"stale": False, "message": ""}
     kind = "warning" if status["stale"] else "note"
     return f"```{{admonition}} GPU edition\n:class: {kind}\n\n{body}\n\n{status['message']}\n```\n"
 
@@ -461,10 +466,14 @@ def provenance_text(manifest: dict, chapter: dict | None = None) -> str:
     chapters together, or of one ``chapter`` of it (its own record, :func:`chapter_record`)."""
     m = manifest if chapter is None else chapter_record(manifest, chapter)
     versions = " and ".join(f"{name} {m[k]}" for k, name in (("torch", "torch"), ("cuda", "CUDA")) if m.get(k))
-    wall = (f"in {duration_text(manifest.get('total_wall_s'))} for its {len(manifest.get('chapters', []))} "
-            "chapters" if chapter is None else f"in {duration_text(m.get('wall_s'))}")
-    return (f"Executed on the {m['profile']} profile by {m.get('command', 'make book')} on "
-            f"{machine_text(m)}{f' with {versions}' if versions else ''} {made_text(m)}, {wall}.")
+    how = (f"by {m.get('command', 'make book')} on {machine_text(m)}{f' with {versions}' if versions else ''} "
+           f"{made_text(m)}")
+    if chapter is not None:
+        return f"Executed on the {m['profile']} profile {how}, in {duration_text(m.get('wall_s'))}."
+    n = len(manifest.get("chapters", []))
+    return (f"{n} chapter{'s' if n != 1 else ''} executed on the {m['profile']} profile, "
+            f"{duration_text(manifest.get('total_wall_s'))} in all; the latest were added {how}, each chapter's own "
+            "provenance is on its page.")
 
 
 def chapter_statuses(manifest: dict, root: Path = ROOT) -> dict:
@@ -618,7 +627,7 @@ def next_group(edition_dir: Path | str, root: Path = ROOT) -> list[str]:
     manifest = read_edition(edition_dir)
     have = {c["chapter"] for c in manifest["chapters"]} if manifest is not None else set()
     lacking = [name for name in chapter_names(root) if name not in have]
-    return with_dependencies(lacking[:1]) if lacking else []
+    return with_dependencies(lacking[:1]) if lacking else []  # with those built on it: made once, together
 
 
 def make_chapters(names, *, profile: str, dest: Path | str, build: Path | str, root: Path = ROOT,

@@ -296,15 +296,17 @@ def _train(config, run_dir, ds, device, teacher, teacher_mode, teacher_logits, p
         gen.set_state(state["data_rng"])
         _set_rng_state(state["rng"], device)
         history, start_epoch = state["history"], state["epoch"]
-        scaler_state = state.get("scaler")
+        scaler_state, resumed_precision = state.get("scaler"), state.get("precision")
     else:
-        scaler_state = None
+        scaler_state, resumed_precision = None, None
 
     task = tasks.of(config)
     train_split = Split(ds.train.x.to(device), ds.train.y.to(device))
     n_labels = _labels_count(train_split.y).item()
     keep_at = set(snapshot_steps(config, total))
-    precision = training_precision(device)
+    # a run resumed elsewhere (fp16 on a T4, then an A100) goes on in the precision it started in: one run, one
+    # precision, and its scaler's state is used
+    precision = resumed_precision or training_precision(device)
     scaler = grad_scaler(precision, device)
     if scaler is not None and scaler_state is not None:
         scaler.load_state_dict(scaler_state)
@@ -344,7 +346,7 @@ def _train(config, run_dir, ds, device, teacher, teacher_mode, teacher_logits, p
             raise
         history.append(record)
         bar.set_postfix(loss=f"{record['train_loss']:.3f}", val=f"{record.get('val_accuracy', float('nan')):.3f}")
-        save_state(run_dir, model, optimizer, scheduler, gen, device, history, ds, scaler)
+        save_state(run_dir, model, optimizer, scheduler, gen, device, history, ds, scaler, precision)
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, record)
     bar.close()
@@ -374,12 +376,14 @@ def epoch_record(config: TrainConfig, epoch: int, loss: float, accuracy: float, 
 
 
 def save_state(run_dir: RunDir, model: nn.Module, optimizer, scheduler, gen: torch.Generator, device,
-               history: list, ds, scaler=None) -> None:
-    """The checkpoint after an epoch: everything a resumed run needs to go on as if never stopped (the
-    gradient scaler's scale too, where fp16 training has one)."""
+               history: list, ds, scaler=None, precision: str | None = None) -> None:
+    """The checkpoint after an epoch: everything a resumed run needs to go on as if never stopped (its
+    precision, and the gradient scaler's scale where fp16 training has one)."""
     state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
              "data_rng": gen.get_state(), "rng": _rng_state(device), "history": history, "epoch": len(history),
              "in_shape": list(ds.shape), "num_classes": ds.num_classes}
+    if precision is not None:
+        state["precision"] = precision
     if scaler is not None:
         state["scaler"] = scaler.state_dict()
     save_checkpoint(run_dir.checkpoint, state)

@@ -182,6 +182,7 @@ def test_a_parameter_the_chapter_does_not_take_is_refused_with_the_closest_it_do
     check = chapters.check_passed_parameters
     check(["", params, '# Parameters\nprofile = "smoke"\nalpha = 0.2\n', "import lsnb"])   # known names pass
     check(["", params, "x = 1"])                                   # no papermill cell: nothing to check
+    check(["", params, '# Parameters\nn_seed = 1\n', "y = 2", '# Parameters\nn_seed = 1\n'])  # re-run alone
     with pytest.raises(ValueError, match="n_seed is not a parameter of this chapter: did you mean n_seeds"):
         check(["", params, '# Parameters\nprofile = "smoke"\nn_seed = 1\n'])
     with pytest.raises(ValueError, match="colour is not a parameter of this chapter: this chapter takes profile, "
@@ -192,11 +193,12 @@ def test_a_parameter_the_chapter_does_not_take_is_refused_with_the_closest_it_do
 def test_a_bad_cifar10_copy_fails_at_setup_not_after_the_first_chapters(monkeypatch, tmp_path):
     monkeypatch.setenv("LSNB_CIFAR10", f"imagefolder:{tmp_path / 'nowhere'}")
     with pytest.raises(ValueError, match="LSNB_CIFAR10='imagefolder:.*nowhere' is not usable"):
-        chapters.setup("smoke", runs_dir=str(tmp_path), results_dir=str(tmp_path))
+        chapters.setup("gpu", runs_dir=str(tmp_path), results_dir=str(tmp_path))
+    chapters.setup("smoke", runs_dir=str(tmp_path), results_dir=str(tmp_path))   # a profile that does not use it
     monkeypatch.setenv("LSNB_CIFAR10", "cifar-10")
     with pytest.raises(ValueError, match="is not usable"):
-        chapters.setup("smoke", runs_dir=str(tmp_path), results_dir=str(tmp_path))
+        chapters.setup("gpu", runs_dir=str(tmp_path), results_dir=str(tmp_path))
     for part in ("train", "test"):
         (tmp_path / "copy" / part).mkdir(parents=True)
     monkeypatch.setenv("LSNB_CIFAR10", f"imagefolder:{tmp_path / 'copy'}")
-    chapters.setup("smoke", runs_dir=str(tmp_path), results_dir=str(tmp_path))
+    chapters.setup("gpu", runs_dir=str(tmp_path), results_dir=str(tmp_path))

@@ -140,7 +140,8 @@ def test_scorecard_sets_paper_gpu_edition_and_this_build_side_by_side(tmp_path):
     assert "| wall time | 4.8 min | 3.4 min |" in text
     assert "| epochs | each network's profile schedule | each network's profile schedule |" in text
     # where the edition came from
-    assert "Executed on the gpu profile by make book PROFILE=gpu on NVIDIA H200 with torch 2.14.1 and CUDA 13.0" in text
+    assert ("2 chapters executed on the gpu profile" in text and "the latest were added by make book PROFILE=gpu on "
+            "NVIDIA H200 with torch 2.14.1 and CUDA 13.0" in text)
 
 
 def test_scorecard_says_when_there_is_no_gpu_edition(tmp_path):

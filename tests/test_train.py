@@ -36,6 +36,9 @@ def test_training_is_deterministic_and_learns(tiny, tmp_path):
 @pytest.mark.parametrize("precision", ["auto", "fp32", "fp16"])
 def test_interrupted_run_resumes_to_the_same_weights(tiny, tmp_path, monkeypatch, precision):
     monkeypatch.setenv("LSNB_PRECISION", precision)
+    if precision == "fp16":  # a scale that moves every step, so that a scaler not restored would change the run
+        monkeypatch.setattr(train, "grad_scaler", lambda p, device: torch.amp.GradScaler(
+            device.type, init_scale=2.0 ** 10, growth_interval=1) if p == "fp16" else None)
     cfg, _ = tiny
     full = train.train(cfg, runs_dir=tmp_path / "full", device="cpu")
 
@@ -47,6 +50,10 @@ def test_interrupted_run_resumes_to_the_same_weights(tiny, tmp_path, monkeypatch
         train.train(cfg, runs_dir=tmp_path / "cut", device="cpu", on_epoch_end=interrupt)
     run_dir = tmp_path / "cut" / cfg.digest()
     assert (run_dir / "checkpoint.pt").exists() and not (run_dir / "metrics.json").exists()
+    saved = store.load_checkpoint(run_dir / "checkpoint.pt")
+    assert saved["precision"] == train.training_precision(torch.device("cpu"))
+    if precision == "fp16":
+        assert saved["scaler"]["scale"] != 2.0 ** 10                  # the scaler's state travels with the run
     seen = []
     resumed = train.train(cfg, runs_dir=tmp_path / "cut", device="cpu", on_epoch_end=lambda e, r: seen.append(e))
     assert seen == [2, 3], "resuming must start after the last finished epoch"
