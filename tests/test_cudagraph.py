@@ -60,7 +60,7 @@ def fake(monkeypatch):
             cap.steps.append(self)
 
     def use_graph(on: bool):
-        monkeypatch.setattr(cudagraph, "unavailable", (lambda config, device: None) if on else unavailable)
+        monkeypatch.setattr(cudagraph, "unavailable", (lambda config, device, precision="bf16": None) if on else unavailable)
     unavailable = cudagraph.unavailable
     monkeypatch.setattr(cudagraph, "GraphedStep", Recorded)
     monkeypatch.setattr(cudagraph, "backend", cap.backend)
