@@ -161,7 +161,7 @@ def geometry_vs_alpha(table: pd.DataFrame):
     for ax, (col, label) in zip(axes.flat, metrics):
         sns.lineplot(table, x="alpha", y=col, hue="model", style="split", marker="o", ax=ax, errorbar="sd")
         ax.set_xlabel("label smoothing alpha")
-        ax.set_ylabel(label, fontsize="small")
+        ax.set_ylabel(label.replace(" (", "\n(").replace(" / ", "\n/ "), fontsize="small")  # two short lines
         ax.set_yscale("log")
         ax.get_legend().remove()
     for ax in list(axes.flat)[len(metrics):]:
