@@ -198,6 +198,8 @@ class TranslationSummary:
     t_min_nll: list
     best_bleu: float
     accuracy: float          # mean next-token accuracy (%) of the hard-target model at T = 1
+    train_accuracy: list | None = None  # its last-epoch training next-token accuracy (%) per seed, where the
+                                        # profile trains it to memorise its pairs (None elsewhere)
     t_fit: list = ()
     ece_ts: list = ()
     bleu_grid: tuple = ()
@@ -246,9 +248,15 @@ class TranslationSummary:
         return ok, f"BLEU at T = {bleu}; best-BLEU T {', '.join(f'{t:g}' for t in self.t_best_bleu)}; ECE/NLL on {token}"
 
 
-def translation_summary(tokens, bleu_table, alpha: float) -> TranslationSummary:
+def regime_accuracy(trained: dict, memorise: bool) -> list | None:
+    """The hard-target models' last-epoch training next-token accuracy (%), one per seed, where the
+    profile trains them to memorise their pairs (:attr:`lsnb.profiles.TranslationProfile.memorise`)."""
+    return [100 * r.history[-1]["train_accuracy"] for r in trained[0.0]] if memorise else None
+
+
+def translation_summary(tokens, bleu_table, alpha: float, train_accuracy: list | None = None) -> TranslationSummary:
     """:class:`TranslationSummary` of :func:`token_calibration`'s and :func:`bleu_rows`' rows (DataFrames),
-    for hard targets and label smoothing ``alpha``. The ECE and NLL minima are looked for on every
+    for hard targets and label smoothing ``alpha`` (``train_accuracy``: :func:`regime_accuracy`). The ECE and NLL minima are looked for on every
     temperature the token rows hold but the fitted ones (:data:`FINE_GRID` and the chapter's grid)."""
     at_1, b1 = tokens[tokens["T"] == 1.0], bleu_table[bleu_table["T"] == 1.0]
     bleu_grid = tuple(sorted(set(bleu_table["T"])))
@@ -271,6 +279,6 @@ def translation_summary(tokens, bleu_table, alpha: float) -> TranslationSummary:
         t_min_ece=[arg(hard_t, s, "ece", "idxmin") for s in seeds],
         t_min_nll=[arg(hard_t, s, "nll", "idxmin") for s in seeds],
         best_bleu=float(bleu_table["bleu"].max()),
-        accuracy=mean_and_spread(at_1[at_1.alpha == 0]["accuracy"].tolist())[0],
+        accuracy=mean_and_spread(at_1[at_1.alpha == 0]["accuracy"].tolist())[0], train_accuracy=train_accuracy,
         t_fit=fitted["T"].tolist(), ece_ts=fitted["ece"].tolist(), bleu_grid=bleu_grid,
         token_grid=tuple(sorted(set(hard_t["T"]))))

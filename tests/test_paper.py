@@ -195,7 +195,7 @@ def test_translation_claims_are_not_testable_outside_the_regime():
     weak = claims(bleu_hard=[0.1, 0.12, 0.14], bleu_ls=[0.1, 0.2, 0.12], accuracy=16.0, t_fit=[1.0, 0.99, 1.01])
     assert [c.verdict for c in weak] == ["not testable"] * 7
     assert "both models translate (BLEU >= 10) (BLEU 0.1) fails" in weak[0].note
-    assert "accuracy >= 50 %) (accuracy 16 %" in weak[1].note
+    assert "test accuracy >= 50 %) (test accuracy 16 %" in weak[1].note
     # a model that predicts tokens well but does not translate: the token claims stand, the BLEU claims do not
     tokens_only = claims(bleu_hard=[1.0, 1.2, 0.8], bleu_ls=[1.5, 1.2, 1.3])
     assert [c.verdict for c in tokens_only] == ["not testable", "agrees", "agrees", "agrees", "agrees",
@@ -206,6 +206,26 @@ def test_translation_claims_are_not_testable_outside_the_regime():
     assert claims(t_best_bleu=[1.4, 1.2, 1.2])[6].verdict == "not testable"
     assert claims(bleu_grid=(0.7, 1.0, 1.4), t_best_bleu=[1.0, 1.0, 1.0])[6].verdict == "not testable"
     assert claims(t_min_ece=[2.0, 1.2, 1.2])[6].verdict == "not testable"
+
+
+def test_translation_token_claims_in_the_memorised_regime():
+    """Where the profile trains the Transformer to memorise a few pairs (cpu), the next-token claims need
+    that memorisation, not a test accuracy only a model trained on the whole corpus reaches."""
+    s = replace(translation_summary(), bleu_hard=[0.1, 0.12, 0.14], bleu_ls=[0.1, 0.2, 0.12], accuracy=13.0)
+
+    def claims(**changes):
+        return paper.translation_claims(setup_on("cpu"), replace(s, **changes), "en_de", 1000)
+
+    memorised = claims(train_accuracy=[99.9, 99.8, 99.9])
+    assert [c.verdict for c in memorised] == ["not testable", "agrees", "agrees", "agrees", "agrees",
+                                              "not testable", "not testable"]
+    assert "memorised its training pairs" in memorised[1].premise
+    # trained too briefly to memorise: not testable, the training accuracy named
+    short = claims(train_accuracy=[80.0, 82.0, 81.0])
+    assert [c.verdict for c in short][1:5] == ["not testable"] * 4
+    assert "(training accuracy 81.0 %; test accuracy 13 %" in short[1].note
+    # the same model judged by the whole-corpus floor would not be testable either way
+    assert claims(train_accuracy=None)[1].verdict == "not testable"
 
 
 HINTON_ERRORS = {"teacher (dropout)": [1.0, 1.1, 0.9], "teacher (LS 0.1, no dropout)": [0.9, 1.0, 0.8],

@@ -206,3 +206,28 @@ def test_cpu_table2_networks_train_in_the_over_confident_regime():
             assert profiles.table2_config(name, other) == profiles.TABLE2_MODELS[name](other)
     with pytest.raises(ValueError, match="not a Table 2 network"):
         profiles.table2_config("VGG", "cpu")
+
+
+def test_cpu_regime_changes_are_confined_to_what_needs_them():
+    """AlexNet's memorising recipe on cpu (batch 32, momentum, late lr drops) leaves the other Table 2
+    networks and every other profile's AlexNet alone; the Hinton LS teacher trains for its own epochs
+    (matching the dropout teacher's accuracy); the Figure 5 students learn a prefix of the teachers' images."""
+    alex, resnet = profiles.table2_config("AlexNet", "cpu"), profiles.table2_config("ResNet", "cpu")
+    assert (alex.batch_size, alex.momentum, alex.lr, alex.milestones, alex.epochs) == (32, 0.9, 0.05, (0.8, 0.9), 20)
+    assert alex.weight_decay == profiles.alexnet_config("cpu").weight_decay
+    assert (resnet.batch_size, resnet.momentum) == (128, 0.9)
+    assert profiles.table2_config("AlexNet", "smoke").batch_size == 128
+    ds = chapters.distillation_setup("cpu")
+    assert (ds.hinton_teacher().epochs, ds.hinton_ls_teacher().epochs) == (30, 15)
+    assert ds.hinton_ls_teacher().model_args == ds.hinton_teacher().with_(model_args=(("hidden", (1200, 1200)),
+                                                                                       ("dropout", 0.0))).model_args
+    assert ds.student().n_train == 1000 < ds.teacher().n_train == 5000
+    gpu = chapters.distillation_setup("gpu")
+    assert gpu.hinton_ls_teacher().epochs == gpu.hinton_teacher().epochs
+
+
+def test_cpu_transformer_memorises_a_small_subset():
+    cfg = profiles.transformer_config("cpu")
+    assert (cfg.n_train, cfg.epochs, cfg.batch_size, dict(cfg.model_args)["dropout"]) == (1000, 25, 32, 0.0)
+    assert profiles.get_profile("cpu").translation.memorise and not profiles.get_profile("gpu").translation.memorise
+    assert dict(profiles.transformer_config("gpu").model_args)["dropout"] == 0.1
