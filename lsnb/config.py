@@ -160,6 +160,9 @@ class TrainConfig:
     snapshots: int = 0
     # Linear learning-rate warm-up over this fraction of training (the Transformer's).
     warmup: float = 0.0
+    # Validation accuracy and NLL after every epoch (the training curves), or only after the last: a network
+    # that learns a small subset for many epochs would spend more time on the validation images than on its own.
+    validate_every_epoch: bool = True
 
     def __post_init__(self):
         check_choice("model", self.model, tuple(MODELS))
@@ -196,6 +199,8 @@ class TrainConfig:
             raise ValueError(f"distill_beta={self.distill_beta!r} is not allowed: it must be in [0, 1]")
         if not (isinstance(self.warmup, (int, float)) and 0 <= self.warmup < 1):
             raise ValueError(f"warmup={self.warmup!r} is not allowed: a fraction of training in [0, 1)")
+        if not isinstance(self.validate_every_epoch, bool):
+            raise ValueError(f"validate_every_epoch={self.validate_every_epoch!r} is not allowed: use True or False")
         if isinstance(self.snapshots, bool) or not isinstance(self.snapshots, int) or self.snapshots < 0:
             raise ValueError(f"snapshots={self.snapshots!r} is not allowed: use a whole number >= 0")
 

@@ -115,6 +115,10 @@ class Profile:
     # with the lowest validation ECE (the paper's Table 3 uses 0.05 and 0.1).
     calibration_alphas: tuple = (0.05,)
     calibration_models: tuple = ("FCN", "AlexNet", "ResNet")
+    # The convolutional networks and the Transformer validate after every epoch (their training curves), or
+    # only after the last where that pass would cost as much as the training (cpu: small subsets, many
+    # epochs). The FCN always does: its validation pass is cheap and chapter 1 draws its curves.
+    validate_every_epoch: bool = True
 
 
 # The `gpu` profile's CIFAR-10: torchvision's copy (downloaded into $LSNB_DATA), or, on a machine without
@@ -174,7 +178,7 @@ PROFILE_TABLE = {
         table2_augment=False, table2_n_train=2000, table2_epochs=(("FCN", 40), ("AlexNet", 20), ("ResNet", 25)),
         table2_changes=(("AlexNet", (("batch_size", 32), ("momentum", 0.9), ("lr", 0.05),
                                      ("milestones", (0.8, 0.9)))),),
-        sweep_models=("FCN",)),
+        sweep_models=("FCN",), validate_every_epoch=False),
     # One H100/H200-class GPU, the GPU edition made chapter group by chapter group (make edition / make gpu-check),
     # each group within 6 minutes. The paper's networks: AlexNet and ResNet-56 on CIFAR-10 (GPU_CIFAR10), the
     # Hinton et al. FCNs on Fashion-MNIST, ResNet-56 -> AlexNet for Figure 5, a Transformer-base on en_de; 3
@@ -263,7 +267,7 @@ def alexnet_config(profile: str, *, dataset: str | None = None, alpha: float = 0
         seed=seed, epochs=check_positive_int("epochs", epochs or p.alexnet_epochs), batch_size=128,
         optimizer="sgd", lr=0.1, momentum=0.0, weight_decay=0.004,
         schedule="piecewise", milestones=(0.5, 0.75), lr_decay=0.1, augment="alexnet",
-        n_train=p.conv_n_train, n_val=p.n_val, n_test=p.n_test)
+        n_train=p.conv_n_train, n_val=p.n_val, n_test=p.n_test, validate_every_epoch=p.validate_every_epoch)
 
 
 def resnet_config(profile: str, *, dataset: str | None = None, alpha: float = 0.0, seed: int = 0,
@@ -282,7 +286,8 @@ def resnet_config(profile: str, *, dataset: str | None = None, alpha: float = 0.
         optimizer="sgd", lr=0.1, momentum=0.9, weight_decay=2e-4,
         schedule="piecewise", milestones=(0.5, 0.75), lr_decay=0.1, augment="cifar",
         n_train=p.conv_n_train, n_val=p.n_val, n_test=p.n_test,
-        model_args=(("depth", depth or p.resnet_depth), ("bn_decay", p.resnet_bn_decay)))
+        model_args=(("depth", depth or p.resnet_depth), ("bn_decay", p.resnet_bn_decay)),
+        validate_every_epoch=p.validate_every_epoch)
 
 
 def transformer_config(profile: str, *, dataset: str | None = None, alpha: float = 0.0, seed: int = 0,
@@ -293,13 +298,15 @@ def transformer_config(profile: str, *, dataset: str | None = None, alpha: float
     label smoothing ``alpha`` on the next-token targets (padding excluded), sized by the
     profile's :class:`TranslationProfile`.
     """
-    t = get_profile(profile).translation
+    p = get_profile(profile)
+    t = p.translation
     return TrainConfig(
         model="transformer", dataset=check_dataset(dataset or t.dataset, "translation"), alpha=check_alpha(alpha),
         seed=seed, epochs=check_positive_int("epochs", epochs or t.epochs),
         batch_size=t.batch_size, optimizer="adam", lr=t.lr,
         schedule="linear", warmup=0.05, grad_clip=1.0, augment="tokens",
-        n_train=t.n_train, n_val=t.n_val, n_test=t.n_test, model_args=t.size + (("dropout", t.dropout),))
+        n_train=t.n_train, n_val=t.n_val, n_test=t.n_test, model_args=t.size + (("dropout", t.dropout),),
+        validate_every_epoch=p.validate_every_epoch)
 
 
 # With T^2 scaling the soft loss at high T is close to a squared error between logits (Hinton et

@@ -361,7 +361,8 @@ def _train(config, run_dir, ds, device, teacher, teacher_mode, teacher_logits, p
 def epoch_record(config: TrainConfig, epoch: int, loss: float, accuracy: float, lr: float, seconds: float,
                  model: nn.Module, ds, run_dir: RunDir) -> dict:
     """The history row of a finished epoch: mean training loss and accuracy, learning rate, seconds, and the
-    validation accuracy and NLL. A non-finite training loss raises :class:`FloatingPointError`: the run stays
+    validation accuracy and NLL (after every epoch, or only the last where the config says
+    ``validate_every_epoch=False``). A non-finite training loss raises :class:`FloatingPointError`: the run stays
     unfinished, at its last checkpoint."""
     record = {"epoch": epoch + 1, "train_loss": loss, "train_accuracy": accuracy, "lr": lr, "seconds": seconds}
     if not math.isfinite(record["train_loss"]):
@@ -369,7 +370,7 @@ def epoch_record(config: TrainConfig, epoch: int, loss: float, accuracy: float, 
             f"{config.model} {config.dataset} alpha={config.alpha} seed={config.seed} diverged in epoch "
             f"{epoch + 1} (training loss {record['train_loss']}): lower lr or set grad_clip; run "
             f"{run_dir.path.name} is not marked finished and keeps the checkpoint of epoch {epoch}")
-    if ds.val is not None:
+    if ds.val is not None and (config.validate_every_epoch or epoch + 1 == config.epochs):
         val = evaluate(model, ds.val, config)
         record.update(val_accuracy=val["accuracy"], val_nll=val["nll"])
     return record
