@@ -34,8 +34,8 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	@touch $@
 
 # The offline default data: Debian's dataset-fashion-mnist where apt and root are there,
-# else torchvision's download; lsnb.data says what to do when neither works. The English->German
-# corpus en_de (lsnb.text) needs Debian's FreeDict dictionary dict-freedict-eng-deu.
+# else torchvision's download; lsnb.data.images says what to do when neither works. The English->German
+# corpus en_de (lsnb.data.text) needs Debian's FreeDict dictionary dict-freedict-eng-deu.
 data: setup
 	@if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 || \
@@ -45,21 +45,21 @@ data: setup
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q dict-freedict-eng-deu >/dev/null 2>&1 || \
 	  { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q dict-freedict-eng-deu >/dev/null; } || \
 	  echo "note: could not install dict-freedict-eng-deu with apt; the en_de corpus needs it"; fi
-	$(PY) -m lsnb.data fashion_mnist
-	$(PY) -m lsnb.text en_de
+	$(PY) -m lsnb.data.images fashion_mnist
+	$(PY) -m lsnb.data.text en_de
 
 # Each chapter: jupytext, then papermill with the profile into $(BUILD)/ -- one line per chapter here,
 # papermill's whole output in $(BUILD)/logs/<chapter>.log (its tail printed when a chapter fails), and
 # jupyter-book's in $(BUILD)/logs/jupyter-book.log (its warnings printed when the strict build fails).
 # `make book PROFILE=gpu` also keeps the execution as the GPU edition in $(EDITION)/ (commit it); every
-# build renders the committed edition as a part of its own and in the scorecard (lsnb/editions.py).
+# build renders the committed edition as a part of its own and in the scorecard (lsnb/build/editions.py).
 book: data
 	@rm -rf $(BUILD) && mkdir -p $(BUILD)/results
-	@$(PY) -m lsnb.editions execute --profile $(PROFILE) --out $(BUILD) --results $(BUILD)/results \
+	@$(PY) -m lsnb.build.editions execute --profile $(PROFILE) --out $(BUILD) --results $(BUILD)/results \
 	  --logs $(BUILD)/logs $(CHAPTERS)
-	@$(if $(filter gpu,$(PROFILE)),$(PY) -m lsnb.editions write $(EDITION) --chapters $(BUILD) --profile $(PROFILE),:)
-	@$(PY) -m lsnb.editions stage $(EDITION) $(BUILD)
-	@$(PY) -m lsnb.results $(BUILD)/results $(BUILD)/scorecard_table.md --edition $(EDITION)
+	@$(if $(filter gpu,$(PROFILE)),$(PY) -m lsnb.build.editions write $(EDITION) --chapters $(BUILD) --profile $(PROFILE),:)
+	@$(PY) -m lsnb.build.editions stage $(EDITION) $(BUILD)
+	@$(PY) -m lsnb.book.results $(BUILD)/results $(BUILD)/scorecard_table.md --edition $(EDITION)
 	@echo "jupyter-book build (strict; its output: $(BUILD)/logs/jupyter-book.log)"
 	@$(VENV)/bin/jupyter-book build . -W --keep-going -q > $(BUILD)/logs/jupyter-book.log 2>&1 || \
 	  { grep -E "WARNING|ERROR" $(BUILD)/logs/jupyter-book.log || tail -40 $(BUILD)/logs/jupyter-book.log; exit 1; }
@@ -71,7 +71,7 @@ EDITION_PROFILE := $(if $(filter command line,$(origin PROFILE)),$(PROFILE),gpu)
 EDITION_CHAPTERS := $(if $(filter command line,$(origin CHAPTERS)),$(CHAPTERS),)
 edition: data
 	@rm -rf book/edition-build
-	$(PY) -m lsnb.editions make $(EDITION_CHAPTERS) --profile $(EDITION_PROFILE) --dest $(EDITION) --build book/edition-build
+	$(PY) -m lsnb.build.editions make $(EDITION_CHAPTERS) --profile $(EDITION_PROFILE) --dest $(EDITION) --build book/edition-build
 
 # On a lent GPU machine (no network, minutes): its own python3 with torch and CUDA, the notebook tools from the
 # carried wheels (WHEELS), the data carried under LSNB_DATA; everything it makes ends in one archive in OUT.
@@ -80,13 +80,13 @@ GPU_PY ?= python3
 WHEELS ?= wheels
 OUT ?= gpu-check-out
 gpu-check:
-	$(GPU_PY) -m lsnb.gpucheck $(EDITION_CHAPTERS) --out $(OUT) --edition $(EDITION) --wheels $(WHEELS) $(if $(filter 1,$(DRY)),--dry,)
+	$(GPU_PY) -m lsnb.build.gpucheck $(EDITION_CHAPTERS) --out $(OUT) --edition $(EDITION) --wheels $(WHEELS) $(if $(filter 1,$(DRY)),--dry,)
 
 test: data
 	$(VENV)/bin/pytest
 
 # The golden notebooks: every chapter executed on the smoke profile, outputs kept for nbval, in the
-# portable numeric mode of lsnb/portable.py (CPU, fp32, one thread, AVX2 kernels) that the nbval
+# portable numeric mode of lsnb/build/portable.py (CPU, fp32, one thread, AVX2 kernels) that the nbval
 # kernels of `make test` use too: the same digits on every x86-64 machine.
 golden: data
 	@rm -rf tests/golden && mkdir -p tests/golden/results
@@ -94,7 +94,7 @@ golden: data
 	  tmp=$$(mktemp -d); \
 	  $(PY) -m jupytext --quiet --to ipynb --output $$tmp/$$ch.ipynb notebooks/$$ch.md && \
 	  LSNB_PROGRESS=0 LSNB_RUNS=$$tmp/runs LSNB_RESULTS=$(CURDIR)/tests/golden/results \
-	    $(PY) -m lsnb.portable $(VENV)/bin/papermill --log-level WARNING -p profile smoke $$tmp/$$ch.ipynb tests/golden/$$ch.ipynb \
+	    $(PY) -m lsnb.build.portable $(VENV)/bin/papermill --log-level WARNING -p profile smoke $$tmp/$$ch.ipynb tests/golden/$$ch.ipynb \
 	    || exit 1; \
 	  rm -rf $$tmp; \
 	done

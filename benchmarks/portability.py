@@ -1,4 +1,4 @@
-"""Does the portable numeric mode (lsnb/portable.py) make training independent of the processor?
+"""Does the portable numeric mode (lsnb/build/portable.py) make training independent of the processor?
 
 Trains the smoke FCN, AlexNet and ResNet for one epoch on 512 Fashion-MNIST images in
 child processes and prints a hash of each model's weights: first in the portable mode,
@@ -17,11 +17,11 @@ import subprocess
 import sys
 import tempfile
 
-from lsnb import portable
+from lsnb.build import portable
 
 CHILD = """
 import hashlib, sys, torch
-from lsnb import profiles, train
+from lsnb.engine import profiles, train
 out = []
 for name, cfg in [("fcn", profiles.fcn_config("smoke")), ("alexnet", profiles.alexnet_config("smoke")),
                   ("resnet", profiles.resnet_config("smoke"))]:

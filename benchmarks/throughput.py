@@ -2,24 +2,24 @@
 
 Per model, one measurement each, same model, optimiser, batch size and precision:
 
-* ``engine``       -- ``lsnb.train.train`` (in-memory uint8 data, batched augmentation, label
+* ``engine``       -- ``lsnb.engine.train.train`` (in-memory uint8 data, batched augmentation, label
                       smoothing, schedule, checkpoint), timed by its own clock over its last epoch
                       (the first one holds the warm-up and, on CUDA, the graph capture). On CUDA
-                      the step is a captured CUDA graph (:mod:`lsnb.cudagraph`), and
+                      the step is a captured CUDA graph (:mod:`lsnb.engine.cudagraph`), and
                       ``engine_eager`` is the same loop with ``LSNB_CUDA_GRAPH=0``;
 * ``dataloader_W`` -- the usual pipeline: PIL images from memory, the same augmentation as
                       torchvision per-sample transforms, ``DataLoader(shuffle=True)`` with W
                       workers (pinned memory on CUDA); AlexNet with ``nn.LocalResponseNorm``;
-* ``bare``         -- the engine's own step (:func:`lsnb.train.train_step`: the same model
-                      built by :func:`lsnb.train.build_model`, loss, precision, clipping and
+* ``bare``         -- the engine's own step (:func:`lsnb.engine.train.train_step`: the same model
+                      built by :func:`lsnb.engine.train.build_model`, loss, precision, clipping and
                       memory layout) over ONE resident batch made by the engine's own batching,
                       repeated with no data handling: the upper bound of the engine, so that
                       ``engine / bare`` is what the data pipeline and the loop cost; on CUDA also
                       ``bare_graph``, the same step replayed as a CUDA graph.
 
 ``--concurrent N`` adds N configs of the model (seeds 0..N-1, one epoch each) trained one
-after another, by N local processes (:func:`lsnb.grid.train_many`, ``workers=N``) and as one
-batched model (``batched=N``, :mod:`lsnb.batched`): aggregate images/s, wall clock
+after another, by N local processes (:func:`lsnb.engine.grid.train_many`, ``workers=N``) and as one
+batched model (``batched=N``, :mod:`lsnb.engine.batched`): aggregate images/s, wall clock
 including start-up. A batched model trains in float32 (TF32 on CUDA), whatever the
 precision of the rest.
 
@@ -30,7 +30,7 @@ random images of its shape (``--data synthetic`` forces it; nothing is downloade
 speed does not depend on the pixels.
 
 The engine trains in bf16 autocast where the hardware multiplies bf16 natively
-(:func:`lsnb.train.training_precision`); the baselines run in that precision too (and in
+(:func:`lsnb.engine.train.training_precision`); the baselines run in that precision too (and in
 float32 with ``--precisions both``), and ratios are taken at equal precision.
 ``--profile`` prints where one engine step's time goes on a CPU (torch.profiler).
 
@@ -58,10 +58,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from lsnb import cudagraph, data, grid, models, profiles, runs, tasks, train
+from lsnb.engine import cudagraph, grid, profiles, runs, tasks, train
+from lsnb.data.images import images as data
+from lsnb.models.vision import vision as models
 
 DATASETS = {"fcn": "fashion_mnist", "alexnet": "cifar10", "resnet": "cifar10"}
-ROWS = ("rows: engine = lsnb.train.train, its last epoch (engine_eager: without the CUDA graph); "
+ROWS = ("rows: engine = lsnb.engine.train.train, its last epoch (engine_eager: without the CUDA graph); "
         "bare = the engine's own step on one resident batch, no data handling (its upper bound; bare_graph: "
         "replayed as a CUDA graph); dataloader_W = per-sample torchvision transforms, DataLoader with W workers")
 SHAPES = {"fashion_mnist": (1, 28, 28), "cifar10": (3, 32, 32)}

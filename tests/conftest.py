@@ -3,7 +3,7 @@ portable numeric mode for the golden notebooks.
 
 The golden notebooks (nbval) run in kernels that inherit this environment, so they
 train into a fresh run store and write their results to a scratch folder. Their
-kernels start with :data:`lsnb.portable.PORTABLE_ENV` (CPU only, fp32, one thread,
+kernels start with :data:`lsnb.build.portable.PORTABLE_ENV` (CPU only, fp32, one thread,
 AVX2 kernels), the mode ``make golden`` executed them in, so that they print the same
 digits on every x86-64 machine; elsewhere they are skipped with the reason. The unit
 tests run in the machine's own mode (its GPU, its threads, its instruction set).
@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from lsnb import data, portable, runs
+from lsnb.data.images import images as data
+from lsnb.build import portable
+from lsnb.engine import runs
 from synthetic import synthetic_dataset, tiny_config  # noqa: F401 (the tests import them from here)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,7 +42,7 @@ def corpus_skip_reason() -> str | None:
     here = json.loads(meta.read_text())["digest"] if meta.exists() else "none (run make data)"
     if here != recorded:
         return (f"chapter 3b's golden notebook was executed on the en_de corpus {recorded}, this machine's is "
-                f"{here}: other gettext catalogs or FreeDict, so other numbers (lsnb.corpus.BASE_CATALOGS)")
+                f"{here}: other gettext catalogs or FreeDict, so other numbers (lsnb.data.corpus.BASE_CATALOGS)")
     return None
 
 

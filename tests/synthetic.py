@@ -1,7 +1,8 @@
 """Tiny data and configs that the tests (and the processes they start) train on in seconds."""
 import torch
 
-from lsnb import config, data
+from lsnb.engine import config
+from lsnb.data.images import images as data
 
 
 def synthetic_dataset():

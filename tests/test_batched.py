@@ -1,12 +1,12 @@
-"""Several configs trained as one batched model (lsnb.batched), on a CPU: each member ends with the weights it
+"""Several configs trained as one batched model (lsnb.engine.batched), on a CPU: each member ends with the weights it
 would have trained alone (same batch order, no dropout), is an ordinary run of the batched store, and a
 killed group resumes."""
 import pytest
 import torch
 
 from conftest import same_weights, synthetic_dataset, weights
-from lsnb import batched, grid, runs, store, train
-from lsnb.config import TrainConfig
+from lsnb.engine import batched, grid, runs, store, train
+from lsnb.engine.config import TrainConfig
 
 
 @pytest.fixture

@@ -1,12 +1,14 @@
-"""lsnb.book's presentation helpers: whole tables, the chapter banner, launch links from _config.yml."""
+"""lsnb.book.glue's presentation helpers: whole tables, the chapter banner, launch links from _config.yml."""
 import re
 
 import pandas as pd
 import pytest
 
 from conftest import ROOT
-from lsnb import book, chapters, train
-from lsnb.results import Claim
+from lsnb.book.glue import glue as book
+from lsnb.chapters.common import common as chapters
+from lsnb.engine import train
+from lsnb.book.results import Claim
 
 REPO = {"url": "https://github.com/someone/lsnb", "branch": "dev"}
 
@@ -110,7 +112,7 @@ def test_the_banner_gives_the_precision_the_chapters_runs_recorded_not_the_profi
 
 
 def test_train_counts_the_precision_of_every_run_it_hands_out(tmp_path):
-    from lsnb import profiles
+    from lsnb.engine import profiles
     train.forget_precisions()
     cfg = profiles.fcn_config("smoke", epochs=1, hidden=8).with_(n_train=200, n_val=50, n_test=50)
     run = train.train(cfg, runs_dir=tmp_path, progress=False)

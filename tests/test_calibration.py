@@ -5,8 +5,8 @@ import torch
 import torch.nn.functional as F
 from torchmetrics.functional.classification import multiclass_calibration_error
 
-from lsnb import metrics, temperature
-from lsnb.book import pm
+from lsnb.methods import metrics, calibration as temperature
+from lsnb.book.glue import pm
 from welch import assert_interval, z2_would_agree
 
 

@@ -1,4 +1,4 @@
-"""The runs each chapter trains (lsnb.chapters): which configs, in which grouping, and chapter 3b's parameters.
+"""The runs each chapter trains (lsnb.chapters.common): which configs, in which grouping, and chapter 3b's parameters.
 
 Training is replaced by a stand-in that returns a run whose test accuracy is read off its
 config, so these tests check the experiment design, not the training loop.
@@ -7,7 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from lsnb import chapters, grid, profiles, train
+from lsnb.chapters.common import common as chapters
+from lsnb.engine import grid, profiles, train
 from welch import assert_interval
 
 

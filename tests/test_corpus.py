@@ -1,4 +1,4 @@
-"""The offline English->German corpus (lsnb.corpus): gettext catalogs, FreeDict, cleaning and the en_de mix.
+"""The offline English->German corpus (lsnb.data.corpus): gettext catalogs, FreeDict, cleaning and the en_de mix.
 
 Everything runs on small synthetic catalogs and dictionaries; one test reads the real
 Debian sources when they are installed.
@@ -8,7 +8,7 @@ import struct
 
 import pytest
 
-from lsnb import corpus, data
+from lsnb.data.images import corpus, images as data
 
 
 def write_mo(path, entries: dict, charset="UTF-8"):

@@ -1,11 +1,13 @@
 """On CUDA (skipped where there is no GPU): one training step of each model family through the one loop; the
-step captured as a CUDA graph against the eager loop (lsnb.cudagraph); batched members against runs trained
-alone (lsnb.batched)."""
+step captured as a CUDA graph against the eager loop (lsnb.engine.cudagraph); batched members against runs trained
+alone (lsnb.engine.batched)."""
 import pytest
 import torch
 
-from lsnb import batched, data, models, profiles, runs, train
-from lsnb.config import TrainConfig
+from lsnb.engine import batched, profiles, runs, train
+from lsnb.data.images import images as data
+from lsnb.models.vision import vision as models
+from lsnb.engine.config import TrainConfig
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 
@@ -18,7 +20,7 @@ def image_dataset(config, shape):
 
 
 def token_dataset(config):
-    from lsnb.text import BOS, PAD
+    from lsnb.data.text import BOS, PAD
     g = torch.Generator().manual_seed(0)
     x = torch.randint(4, 8000, (32, 2, 24), generator=g)
     x[:, 1, 0] = BOS

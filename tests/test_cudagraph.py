@@ -1,4 +1,4 @@
-"""The CUDA-graph training step (lsnb.cudagraph) on a CPU: never taken there, and its control flow -- warm-up,
+"""The CUDA-graph training step (lsnb.engine.cudagraph) on a CPU: never taken there, and its control flow -- warm-up,
 static buffers, one capture, replays with the schedule's learning rate in a tensor, the partial batch run
 eagerly, checkpoints like the eager loop's -- exercised with a fake capture that replays the step eagerly.
 The real capture is tested against the eager loop in test_cuda.py, where there is a GPU."""
@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from conftest import same_weights, synthetic_dataset, weights
-from lsnb import cudagraph, data, runs, store, tasks, train
-from lsnb.config import TrainConfig
+from lsnb.engine import cudagraph, runs, store, tasks, train
+from lsnb.data.images import images as data
+from lsnb.engine.config import TrainConfig
 
 
 class FakeCapture:

@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from lsnb import data
+from lsnb.data.images import images as data
 
 
 def write_idx(path, array):

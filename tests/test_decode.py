@@ -4,9 +4,13 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from lsnb import data, decode, metrics, models, runs, transformer, translation
-from lsnb.losses import label_smoothing_loss
-from lsnb.text import BOS, EOS, PAD
+from lsnb.data.images import images as data
+from lsnb.models.vision import decode, vision as models, transformer
+from lsnb.methods import metrics
+from lsnb.engine import runs
+from lsnb.chapters.common import translation
+from lsnb.methods.losses import label_smoothing_loss
+from lsnb.data.text import BOS, EOS, PAD
 from welch import assert_interval
 
 V = 16  # ids 0-3 special, 4-15 "words"
@@ -22,7 +26,7 @@ def one_thread():
 
 
 def make_split(sources, targets, width=None):
-    """A translation split as lsnb.text builds it: x (N, 2, L) source / BOS target EOS, y = x[:, 1, 1:] with -100."""
+    """A translation split as lsnb.data.text builds it: x (N, 2, L) source / BOS target EOS, y = x[:, 1, 1:] with -100."""
     width = width or max(max(len(s), len(t)) for s, t in zip(sources, targets)) + 2
     x = torch.full((len(sources), 2, width), PAD, dtype=torch.long)
     for i, (s, t) in enumerate(zip(sources, targets)):

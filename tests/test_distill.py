@@ -3,7 +3,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lsnb import chapters, distill, losses, profiles, runs
+from lsnb.chapters.common import common as chapters
+from lsnb.methods import distillation as distill, losses
+from lsnb.engine import profiles, runs
 from welch import assert_interval, z2_would_agree
 
 
@@ -76,7 +78,7 @@ def test_teacher_modes():
 
 def fake_dataset(cfg, n=16):
     """Random uint8 images of ``cfg.dataset``'s shape (the real data is not needed to check the wiring)."""
-    from lsnb import data
+    from lsnb.data.images import images as data
     shape = {"fashion_mnist": (1, 28, 28), "mnist": (1, 28, 28), "cifar10": (3, 32, 32)}[cfg.dataset]
     g = torch.Generator().manual_seed(0)
     split = lambda: data.Split(torch.randint(0, 256, (n, *shape), generator=g, dtype=torch.uint8),
@@ -88,7 +90,7 @@ def fake_dataset(cfg, n=16):
 def test_every_distillation_config_trains_two_steps(profile, tmp_path, monkeypatch):
     """Chapter 4's teachers and distilled students of each profile (paper: ResNet-56 -> AlexNet, MNIST FCNs)
     go through the real training loop for two steps on CPU, teacher targets included."""
-    from lsnb import train
+    from lsnb.engine import train
     monkeypatch.setattr(runs, "load_data", fake_dataset)
     ds = chapters.distillation_setup(profile)
     short = dict(epochs=1, batch_size=8)
@@ -256,7 +258,7 @@ def test_followup_on_two_seeds_is_within_noise_where_two_standard_errors_agreed(
 
 
 def test_a_student_may_learn_from_a_teacher_that_saw_more_images_but_not_fewer():
-    from lsnb import profiles
+    from lsnb.engine import profiles
     teacher = profiles.fcn_config("cpu").with_(n_train=10000)
     distill.check_teacher(teacher, teacher.with_(n_train=2000))          # the first 2,000 are among the 10,000
     distill.check_teacher(teacher.with_(n_train=None), teacher.with_(n_train=2000))
@@ -327,13 +329,13 @@ def test_followup_table_reads_each_temperature_with_the_rule_helps_at_1_hurts_ab
 
 @pytest.mark.parametrize("teacher", ["../../../etc/pa", "ABCDEF0123456789", "0123456789abcdeg", "abc"])
 def test_a_teacher_is_named_by_a_digest_and_nothing_else(teacher):
-    from lsnb import profiles
+    from lsnb.engine import profiles
     with pytest.raises(ValueError, match="16 lowercase hexadecimal digits"):
         profiles.student_config("smoke").with_(teacher=teacher)
 
 
 def test_a_teacher_folder_whose_config_is_not_its_digest_is_refused(tmp_path):
-    from lsnb import profiles, store
+    from lsnb.engine import profiles, store
     teacher = profiles.fcn_config("smoke", epochs=1, hidden=8)
     other = teacher.with_(seed=7)
     folder = tmp_path / teacher.digest()

@@ -1,4 +1,4 @@
-"""Editions (lsnb.editions): chapters executed with one line each, kept with a manifest, rendered beside a build.
+"""Editions (lsnb.build.editions): chapters executed with one line each, kept with a manifest, rendered beside a build.
 
 The last test makes a smoke-sized edition from the golden notebooks (executed chapters on the
 `smoke` profile) with the real writer, stages it and builds the book strictly, so that a broken
@@ -15,8 +15,9 @@ import nbformat
 import pytest
 
 from conftest import ROOT
-from lsnb import editions, results
-from lsnb.results import Claim
+from lsnb.build import editions
+from lsnb.book.glue import results
+from lsnb.book.results import Claim
 from test_results import GPU_ENV, GPU_META, hand_made_edition
 
 CHAPTER = """---
@@ -244,8 +245,8 @@ def test_the_toc_renders_the_edition_part_with_or_without_an_edition():
     toc = (ROOT / "_toc.yml").read_text()
     assert f"- glob: book/chapters/{editions.PREFIX}*" in toc and editions.OVERVIEW.startswith(editions.PREFIX)
     makefile = (ROOT / "Makefile").read_text()
-    assert "-m lsnb.editions execute" in makefile and "-m lsnb.editions stage" in makefile
-    assert "-m lsnb.editions write" in makefile and "--edition $(EDITION)" in makefile
+    assert "-m lsnb.build.editions execute" in makefile and "-m lsnb.build.editions stage" in makefile
+    assert "-m lsnb.build.editions write" in makefile and "--edition $(EDITION)" in makefile
 
 
 def test_a_smoke_edition_is_written_staged_and_built(tmp_path):
@@ -258,7 +259,7 @@ def test_a_smoke_edition_is_written_staged_and_built(tmp_path):
         (executed / f"{name}.ipynb").write_bytes((ROOT / "tests" / "golden" / f"{name}.ipynb").read_bytes())
         (executed / "results" / f"{name}.json").write_bytes(
             (ROOT / "tests" / "golden" / "results" / f"{name}.json").read_bytes())
-    subprocess.run([sys.executable, "-m", "lsnb.editions", "write", str(tmp_path / "gpu"), "--chapters", str(executed)],
+    subprocess.run([sys.executable, "-m", "lsnb.build.editions", "write", str(tmp_path / "gpu"), "--chapters", str(executed)],
                    check=True)
     manifest = json.loads((tmp_path / "gpu" / "manifest.json").read_text())
     assert manifest["profile"] == "smoke" and len(manifest["chapters"]) == len(editions.chapter_names())

@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from lsnb import data, geometry
+from lsnb.data.images import images as data
+from lsnb.methods import geometry
 from welch import assert_interval
 
 
@@ -233,7 +234,7 @@ def test_alpha_comparisons_are_hard_minus_ls_over_seeds():
 def test_projection_figure_draws_a_row_per_network_and_triple(features_are_inputs, tmp_path):
     import matplotlib
     matplotlib.use("Agg")
-    from lsnb import plots
+    from lsnb.book.glue import plots
     rows = geometry.figure1_rows({"A": network_runs(root=tmp_path), "B": network_runs(seed=3, root=tmp_path)},
                                  (0.0, 0.1), seed=0, n=30)
     fig = plots.projection_figure(rows)

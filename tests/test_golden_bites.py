@@ -7,7 +7,7 @@ import nbformat
 import pytest
 
 from conftest import GOLDEN_SKIP, ROOT
-from lsnb import portable
+from lsnb.build import portable
 
 GOLDEN = ROOT / "tests" / "golden" / "01_label_smoothing.ipynb"
 

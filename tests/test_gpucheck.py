@@ -4,7 +4,7 @@ import subprocess
 import tarfile
 
 from conftest import ROOT
-from lsnb import gpucheck
+from lsnb.build import gpucheck
 
 
 def test_the_dry_gpu_check_runs_every_step_and_returns_one_archive(tmp_path):

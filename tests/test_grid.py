@@ -13,7 +13,7 @@ from PIL import Image
 
 import distributed
 from conftest import same_weights, weights
-from lsnb import config, grid, store
+from lsnb.engine import config, grid, store
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,7 @@ def test_local_processes_and_dask_give_the_sequential_runs(folder, tmp_path, one
 
 KILLED_GRID = """
 import sys
-from lsnb import config, grid
+from lsnb.engine import config, grid
 cfgs = [config.TrainConfig.from_dict(eval(line)) for line in sys.stdin.read().splitlines()]
 grid.train_many(cfgs, runs_dir=sys.argv[1], device="cpu", workers=2, threads=1)
 """
@@ -126,7 +126,7 @@ class _DeadPool:
 
 
 def test_a_dead_worker_names_the_unfinished_configs_and_the_remedy(tmp_path):
-    from lsnb import grid, profiles
+    from lsnb.engine import grid, profiles
     cfgs = [profiles.fcn_config("smoke", epochs=1, hidden=8, seed=s) for s in (0, 1)]
     with pytest.raises(grid.GridError) as err:
         grid.train_many(cfgs, runs_dir=tmp_path, executor=_DeadPool())
@@ -140,7 +140,7 @@ def test_a_worker_exits_when_its_grid_process_is_killed(tmp_path):
     script = textwrap.dedent("""
         import multiprocessing, os, signal, sys, time
         from concurrent.futures import ProcessPoolExecutor
-        from lsnb import grid
+        from lsnb.engine import grid
         if __name__ == "__main__":
             pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
                                        initializer=grid.watch_parent, initargs=(os.getpid(), 0.2))

@@ -5,8 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from lsnb import info
-from lsnb.data import Split
+from lsnb.methods import mi as info
+from lsnb.data.images import Split
 
 
 def gaps(means, sigma, l, seed=0):
@@ -198,7 +198,7 @@ def test_two_class_subset_is_balanced_and_deterministic():
 
 
 def test_figure6_rows_follow_every_seed_and_are_kept_in_the_run_folder(tiny, tmp_path, monkeypatch):
-    from lsnb import runs, train
+    from lsnb.engine import runs, train
     cfg, _ = tiny
     trained = {label: [train.train(cfg.with_(alpha=a, seed=s, snapshots=2), runs_dir=tmp_path, progress=False)
                        for s in (0, 1)] for label, a in (("hard", 0.0), ("LS", 0.1))}
@@ -241,7 +241,7 @@ def test_noise_is_the_runs_own_augmentation_or_shifts_for_a_run_trained_without(
 
 
 def test_figure6_rows_measure_a_run_without_augmentation_under_shifts(tiny, tmp_path):
-    from lsnb import train
+    from lsnb.engine import train
     cfg, _ = tiny
     run = train.train(cfg.with_(augment="none", snapshots=2), runs_dir=tmp_path, progress=False)
     with pytest.raises(ValueError, match="without augmentation"):

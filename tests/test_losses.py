@@ -2,7 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lsnb import losses
+from lsnb.methods import losses
 
 
 @pytest.mark.parametrize("alpha", [0.0, 0.05, 0.1, 0.3, 0.9])

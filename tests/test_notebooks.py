@@ -36,8 +36,8 @@ def test_parameters_cell(chapter):
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_launch_links_point_at_the_committed_notebook(chapter):
-    """The banner's Colab/Kaggle links are made by lsnb.book from _config.yml for this chapter's own notebook."""
-    from lsnb import book
+    """The banner's Colab/Kaggle links are made by lsnb.book.glue from _config.yml for this chapter's own notebook."""
+    from lsnb.book.glue import glue as book
     repo = book.repository(ROOT / "_config.yml")
     links = book.launch_links(chapter, repo)
     urls = re.findall(r"\]\((\S+?)\)", links)
@@ -56,14 +56,14 @@ URL = re.compile(r"https?://[^\s\"'<>)\]]+")
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_a_notebook_names_no_repository_but_the_one_in_config(chapter, suffix):
     """_config.yml's repository.url is the one place the repository is written down: launch links are made
-    from it (lsnb.book.launch_links), so no notebook carries a Colab/Kaggle link, and the one URL a notebook
+    from it (lsnb.book.glue.launch_links), so no notebook carries a Colab/Kaggle link, and the one URL a notebook
     must spell out, its `%pip install` line for Colab, names that repository."""
     repo = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"].rstrip("/")
     path = ROOT / "notebooks" / f"{chapter}{suffix}"
     nb = jupytext.read(path) if suffix == ".md" else nbformat.read(path, as_version=4)
     urls = URL.findall("\n".join(c.source for c in nb.cells))
     assert not [u for u in urls if "colab.research.google.com" in u or "kaggle.com" in u], \
-        "launch links come from lsnb.book.launch_links (the banner), not from the notebook"
+        "launch links come from lsnb.book.glue.launch_links (the banner), not from the notebook"
     github = [u for u in urls if "github.com" in u]
     assert github, "the %pip install line names the repository"
     assert all(u.rstrip("/") == repo or u.startswith(repo + "/") for u in github), \

@@ -1,15 +1,16 @@
-"""The scorecard's claims (lsnb.paper), the seed comparison behind Table 2's verdicts, and glue_all."""
+"""The scorecard's claims (lsnb.chapters.paper), the seed comparison behind Table 2's verdicts, and glue_all."""
 from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
 
-from lsnb import book, chapters, paper
-from lsnb.translation import TranslationSummary
-from lsnb.distill import FollowupSummary, Figure5Summary, HintonSummary
-from lsnb.metrics import SeedComparison
-from lsnb.stats import compare
-from lsnb.temperature import Table3Summary
+from lsnb.book.glue import glue as book
+from lsnb.chapters.common import common as chapters, paper
+from lsnb.chapters.translation import TranslationSummary
+from lsnb.methods.distillation import FollowupSummary, Figure5Summary, HintonSummary
+from lsnb.methods.metrics import SeedComparison
+from lsnb.methods.stats import compare
+from lsnb.methods.calibration import Table3Summary
 from welch import assert_interval, z2_would_agree
 
 

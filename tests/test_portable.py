@@ -1,4 +1,4 @@
-"""The portable numeric mode of the golden notebooks (lsnb.portable): it wins over the caller's settings."""
+"""The portable numeric mode of the golden notebooks (lsnb.build.portable): it wins over the caller's settings."""
 import json
 import os
 import subprocess
@@ -7,9 +7,9 @@ import sys
 import pytest
 
 from conftest import GOLDEN_SKIP, ROOT
-from lsnb import portable
+from lsnb.build import portable
 
-PROBE = ("import torch, lsnb.train as t; "
+PROBE = ("import torch, lsnb.engine.train as t; "
          "print(torch.backends.cpu.get_cpu_capability(), torch.get_num_threads(), torch.cuda.is_available(), "
          "t.training_precision(t.default_device()), t.default_device())")
 
@@ -25,7 +25,7 @@ def test_portable_environment_overrides_the_callers():
 def test_a_process_started_in_the_portable_mode_runs_the_pinned_kernels():
     """Whatever the caller set (other ISA, more threads, bf16), the process sees the pinned mode."""
     env = dict(os.environ, OMP_NUM_THREADS="2", ATEN_CPU_CAPABILITY="default", LSNB_PRECISION="auto")
-    out = subprocess.run([sys.executable, "-m", "lsnb.portable", sys.executable, "-c", PROBE], env=env,
+    out = subprocess.run([sys.executable, "-m", "lsnb.build.portable", sys.executable, "-c", PROBE], env=env,
                          capture_output=True, text=True, timeout=300, check=True).stdout.split()
     assert out == ["AVX2", "1", "False", "fp32", "cpu"]
 

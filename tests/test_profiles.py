@@ -1,8 +1,10 @@
 import pytest
 import torch
 
-from lsnb import chapters, config, models, profiles, train
-from lsnb.losses import label_smoothing_loss
+from lsnb.chapters.common import common as chapters
+from lsnb.engine import config, profiles, train
+from lsnb.models.vision import vision as models
+from lsnb.methods.losses import label_smoothing_loss
 
 
 @pytest.mark.parametrize("bad", [1.5, 1.0, -0.1, "0.1", True, None])
@@ -75,7 +77,7 @@ def test_every_profile_config_builds_and_takes_training_steps(profile, builder):
     x = torch.randint(0, 256, (8, *shape), dtype=torch.uint8)
     y = torch.randint(0, k, (8,))
     before = [p.detach().clone() for p in model.parameters()]
-    from lsnb.data import prepare_batch
+    from lsnb.data.images import prepare_batch
     for _ in range(2):
         logits = model(prepare_batch(x, cfg.augment, True, torch.Generator().manual_seed(0)))
         assert logits.shape == (8, k)
@@ -141,7 +143,7 @@ def test_paper_alexnet_decays_only_the_two_hidden_dense_layers():
     decayed, _ = train.param_groups(model, alex.weight_decay)
     assert decayed["weight_decay"] == 0.004 and [p.shape for p in decayed["params"]] == [(384, 2304), (192, 384)]
     x = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
-    from lsnb.data import prepare_batch
+    from lsnb.data.images import prepare_batch
     assert prepare_batch(x, alex.augment, True, torch.Generator().manual_seed(0)).shape == (2, 3, 24, 24)
 
 
@@ -187,7 +189,8 @@ def test_an_epochs_override_reaches_every_network_of_chapter_4():
 def test_every_distillation_student_may_learn_from_its_teacher(profile):
     """The Hinton students (a transfer set among the teachers' images) and the Figure 5 students pass the
     teacher check that training applies, on every profile."""
-    from lsnb import chapters, distill
+    from lsnb.chapters.common import common as chapters
+    from lsnb.methods import distillation as distill
     ds = chapters.distillation_setup(profile)
     for teacher in (ds.hinton_teacher(alpha=0.0, seed=0), ds.hinton_ls_teacher(alpha=0.1, seed=0)):
         distill.check_teacher(teacher, ds.hinton_student(teacher=teacher, temperature=20.0, seed=0))

@@ -2,9 +2,10 @@ import json
 
 import pytest
 
-from lsnb import editions, results
-from lsnb.results import Claim
-from lsnb.stats import NOT_TESTABLE, RULE
+from lsnb.build import editions
+from lsnb.book.glue import results
+from lsnb.book.results import Claim
+from lsnb.methods.stats import NOT_TESTABLE, RULE
 
 META = {"profile": "cpu", "hardware": "CPU AMD EPYC, 2 cores, torch 2.14.1, fp32", "seeds": 3, "epochs": None,
         "wall_s": 204.0}
@@ -82,7 +83,7 @@ def test_cli(tmp_path, capsys):
     for usage_error in ([], [str(tmp_path)], [str(tmp_path), "x.md", "--edition"], [str(tmp_path), "x.md", "y"]):
         with pytest.raises(SystemExit) as exit_:
             results.main(usage_error)
-        assert exit_.value.code == 2 and "usage: python -m lsnb.results" in capsys.readouterr().err
+        assert exit_.value.code == 2 and "usage: python -m lsnb.book.results" in capsys.readouterr().err
 
 
 # ----------------------------------------------------------------------------- paper | GPU edition | this build
@@ -94,7 +95,7 @@ GPU_ENV = {"gpu": "NVIDIA H200", "gpu_count": 1, "torch": "2.14.1", "cuda": "13.
 
 
 def hand_made_edition(folder, chapters: dict, *, profile="gpu", commit=None) -> dict:
-    """An edition written by the real :func:`lsnb.editions.write_edition` from hand-made executed chapters:
+    """An edition written by the real :func:`lsnb.build.editions.write_edition` from hand-made executed chapters:
     ``chapters`` is ``{name: (title, [Claim], meta)}``; the manifest's commit is set to ``commit`` afterwards."""
     import nbformat
 

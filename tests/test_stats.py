@@ -1,9 +1,9 @@
-"""lsnb.stats: the one verdict rule (Welch t-interval), checked against a hand computation."""
+"""lsnb.methods.stats: the one verdict rule (Welch t-interval), checked against a hand computation."""
 import math
 
 import pytest
 
-from lsnb import stats
+from lsnb.methods import stats
 
 
 def test_welch_interval_matches_the_textbook_formula():
@@ -72,7 +72,7 @@ def test_all_of_combines_parts():
 
 
 def test_a_failed_premise_makes_any_verdict_not_testable_and_is_named():
-    from lsnb.stats import NOT_TESTABLE, Premise, failed_text, from_verdict, premised
+    from lsnb.methods.stats import NOT_TESTABLE, Premise, failed_text, from_verdict, premised
     holds = Premise("the teacher is ahead", True, "+2.0 points")
     fails = Premise("distillation works", False, "-0.4 points")
     assert premised("agrees", [holds]) == "agrees" and premised("differs", []) == "differs"
@@ -89,7 +89,7 @@ def test_a_failed_premise_makes_any_verdict_not_testable_and_is_named():
 
 
 def test_all_of_judges_the_testable_parts_only():
-    from lsnb.stats import NOT_TESTABLE, all_of
+    from lsnb.methods.stats import NOT_TESTABLE, all_of
     assert all_of(["agrees", NOT_TESTABLE]) == "agrees"
     assert all_of([NOT_TESTABLE, "differs", "agrees"]) == "differs"
     assert all_of([NOT_TESTABLE, "within noise"]) == "within noise"

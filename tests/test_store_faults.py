@@ -12,14 +12,15 @@ import pytest
 import torch
 
 from conftest import ROOT, same_weights, tiny_config, weights
-from lsnb import chapters, runs, store, train
+from lsnb.chapters.common import common as chapters
+from lsnb.engine import runs, store, train
 
 # A child process that trains the tiny synthetic config of test_train.py (``tiny``) into RUNS.
 CHILD = textwrap.dedent("""
     import hashlib, os, signal, sys, time
     sys.path.insert(0, {tests!r})
     from synthetic import synthetic_dataset
-    from lsnb import config, runs, store, train
+    from lsnb.engine import config, runs, store, train
     runs.load_data = lambda _: synthetic_dataset()
     cfg = config.TrainConfig.from_dict({config!r})
     mode = sys.argv[1]
@@ -203,7 +204,7 @@ def test_checkpoints_the_loop_writes_load_with_weights_only(tiny, tmp_path):
     ("metrics.json", "[1, 2]", "metrics.json holds list"),
 ])
 def test_a_finished_run_with_a_missing_or_wrong_file_names_it_and_the_remedy(tmp_path, name, content, words):
-    from lsnb import profiles, store, train
+    from lsnb.engine import profiles, store, train
     cfg = profiles.fcn_config("smoke", epochs=1, hidden=8).with_(n_train=200, n_val=50, n_test=50)
     run = train.train(cfg, runs_dir=tmp_path, progress=False)
     path = run.path / name
@@ -216,7 +217,7 @@ def test_a_finished_run_with_a_missing_or_wrong_file_names_it_and_the_remedy(tmp
 
 
 def test_a_corrupt_derived_number_is_measured_again_not_a_reason_to_retrain(tmp_path):
-    from lsnb import profiles, runs, train
+    from lsnb.engine import profiles, runs, train
     cfg = profiles.fcn_config("smoke", epochs=1, hidden=8).with_(n_train=200, n_val=50, n_test=50)
     run = train.train(cfg, runs_dir=tmp_path, progress=False)
     assert runs.derived(run, "geometry", "x_v1", lambda: {"a": 1}) == {"a": 1}

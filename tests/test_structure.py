@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from lsnb import config, models, tasks
+from lsnb.engine import config, tasks
+from lsnb.models.vision import vision as models
 
 PACKAGE = ROOT / "lsnb"
 

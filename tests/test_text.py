@@ -1,4 +1,4 @@
-"""The translation pipeline (lsnb.text): splits, BPE, tensor layout, and the corpora built on disk.
+"""The translation pipeline (lsnb.data.text): splits, BPE, tensor layout, and the corpora built on disk.
 
 Everything runs on small synthetic sources and Multi30k files in a temporary data root;
 one test reads the en_de corpus that `make data` built, when there is one.
@@ -8,7 +8,7 @@ import gzip
 import pytest
 import torch
 
-from lsnb import data, text
+from lsnb.data.images import images as data, text
 from test_corpus import synthetic_sources
 
 

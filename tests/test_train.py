@@ -6,7 +6,9 @@ import pytest
 import torch
 
 from conftest import same_weights, synthetic_dataset, tiny_config, weights
-from lsnb import config, cudagraph, data, models, profiles, runs, store, train
+from lsnb.engine import config, cudagraph, profiles, runs, store, train
+from lsnb.data.images import images as data
+from lsnb.models.vision import vision as models
 
 
 def test_train_then_load_from_store(tiny, tmp_path):
@@ -149,7 +151,7 @@ def test_lr_schedules(schedule, expected):
 
 def test_weight_decay_goes_to_the_groups_the_model_names():
     cfg = profiles.fcn_config("smoke").with_(weight_decay=5e-4)
-    from lsnb import models
+    from lsnb.models.vision import vision as models
     model = models.build(cfg, (1, 28, 28), 10)
     decay, rest = train.param_groups(model, cfg.weight_decay)
     assert decay["weight_decay"] == 5e-4 and all(p.ndim == 2 for p in decay["params"])

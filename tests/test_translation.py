@@ -2,14 +2,17 @@
 import pytest
 import torch
 
-from lsnb import data, decode, profiles, runs, text, train, translation
-from lsnb.text import BOS, EOS, PAD
+from lsnb.data.images import images as data, text
+from lsnb.models.vision import decode
+from lsnb.engine import profiles, runs, train
+from lsnb.chapters.common import translation
+from lsnb.data.text import BOS, EOS, PAD
 
 V = 24
 
 
 def token_split(n, seed, width=12):
-    """Copy task with sentences of varied length, laid out as lsnb.text does (x: (N, 2, L), y: -100 on padding)."""
+    """Copy task with sentences of varied length, laid out as lsnb.data.text does (x: (N, 2, L), y: -100 on padding)."""
     g = torch.Generator().manual_seed(seed)
     x = torch.full((n, 2, width), PAD, dtype=torch.long)
     for i in range(n):
@@ -116,7 +119,7 @@ def test_translations_refuse_a_run_trained_on_another_corpus(copy_task, tmp_path
 
 
 def test_grid_locates_an_optimum_only_inside_a_fine_enough_grid():
-    from lsnb.translation import FINE_GRID, grid_locates
+    from lsnb.chapters.translation import FINE_GRID, grid_locates
     assert grid_locates((0.6, 0.8, 1.0, 1.2, 1.4), 1.0, 0.2)
     assert not grid_locates((0.6, 0.8, 1.0, 1.2, 1.4), 1.4, 0.2)        # at the edge: the optimum may lie beyond
     assert not grid_locates((0.7, 1.0, 1.4), 1.0, 0.2)                  # steps of 0.3 and 0.4

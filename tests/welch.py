@@ -1,5 +1,5 @@
-"""A reference for lsnb.stats.compare, written out by hand (only the t-quantile comes from scipy), so that
-the tests of the summaries check their intervals against it rather than against lsnb.stats itself."""
+"""A reference for lsnb.methods.stats.compare, written out by hand (only the t-quantile comes from scipy), so that
+the tests of the summaries check their intervals against it rather than against lsnb.methods.stats itself."""
 import math
 
 import pytest
@@ -18,7 +18,7 @@ def welch(a, b, confidence=0.95):
 
 
 def z2_would_agree(a, b) -> bool:
-    """The rule the book had before lsnb.stats: the difference beyond two standard errors."""
+    """The rule the book had before lsnb.methods.stats: the difference beyond two standard errors."""
     na, nb = len(a), len(b)
     ma, mb = sum(a) / na, sum(b) / nb
     se = math.sqrt(sum((x - ma) ** 2 for x in a) / (na - 1) / na + sum((x - mb) ** 2 for x in b) / (nb - 1) / nb)
