@@ -59,7 +59,7 @@ book: data
 	  --logs $(BUILD)/logs $(CHAPTERS)
 	@$(if $(filter gpu,$(PROFILE)),$(PY) -m lsnb.build.editions write $(EDITION) --chapters $(BUILD) --profile $(PROFILE),:)
 	@$(PY) -m lsnb.build.editions stage $(EDITION) $(BUILD)
-	@$(PY) -m lsnb.book.results $(BUILD)/results $(BUILD)/scorecard_table.md --edition $(EDITION)
+	@$(PY) -m lsnb.build.scorecard $(BUILD)/results $(BUILD)/scorecard_table.md --edition $(EDITION)
 	@echo "jupyter-book build (strict; its output: $(BUILD)/logs/jupyter-book.log)"
 	@$(VENV)/bin/jupyter-book build . -W --keep-going -q > $(BUILD)/logs/jupyter-book.log 2>&1 || \
 	  { grep -E "WARNING|ERROR" $(BUILD)/logs/jupyter-book.log || tail -40 $(BUILD)/logs/jupyter-book.log; exit 1; }
@@ -98,7 +98,7 @@ golden: data
 	    || exit 1; \
 	  rm -rf $$tmp; \
 	done
-	$(PY) -c "from lsnb import text; print(text.digest('en_de'))" > tests/golden/en_de.digest
+	$(PY) -c "from lsnb.data import text; print(text.digest('en_de'))" > tests/golden/en_de.digest
 
 pair: setup
 	$(PY) -m jupytext --quiet --sync notebooks/[0-9][0-9]*_*.md

@@ -59,8 +59,8 @@ import torch
 import torch.nn.functional as F
 
 from lsnb.engine import cudagraph, grid, profiles, runs, tasks, train
-from lsnb.data.images import images as data
-from lsnb.models.vision import vision as models
+from lsnb.data import images as data
+from lsnb.models import vision as models
 
 DATASETS = {"fcn": "fashion_mnist", "alexnet": "cifar10", "resnet": "cifar10"}
 ROWS = ("rows: engine = lsnb.engine.train.train, its last epoch (engine_eager: without the CUDA graph); "
@@ -172,7 +172,7 @@ def engine(cfg, precision: str, device: torch.device, graph: bool) -> float:
 def new_model_and_optimizer(cfg, device: torch.device, torch_lrn: bool = False):
     """The engine's model; ``torch_lrn`` swaps AlexNet's LRN for ``nn.LocalResponseNorm`` (the usual choice)."""
     torch.manual_seed(0)
-    model = models.build(cfg, SHAPES[cfg.dataset], 10)
+    model = tasks.new_model(cfg, SHAPES[cfg.dataset], 10)
     if torch_lrn and hasattr(model, "norm"):
         model.norm = models.tf_lrn()
     model = model.to(device)

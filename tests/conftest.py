@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from lsnb.data.images import images as data
+from lsnb.data import images as data
 from lsnb.build import portable
 from lsnb.engine import runs
 from synthetic import synthetic_dataset, tiny_config  # noqa: F401 (the tests import them from here)

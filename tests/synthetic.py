@@ -2,7 +2,7 @@
 import torch
 
 from lsnb.engine import config
-from lsnb.data.images import images as data
+from lsnb.data import images as data
 
 
 def synthetic_dataset():

@@ -26,7 +26,7 @@ def make_book(dest: Path, edition: Path = ROOT / "book" / "editions" / "gpu") ->
     for nb in (ROOT / "tests" / "golden").glob("*.ipynb"):
         shutil.copy(nb, chapters / nb.name)
     subprocess.run([sys.executable, "-m", "lsnb.build.editions", "stage", str(edition), str(chapters)], check=True)
-    subprocess.run([sys.executable, "-m", "lsnb.book.results", str(ROOT / "tests" / "golden" / "results"),
+    subprocess.run([sys.executable, "-m", "lsnb.build.scorecard", str(ROOT / "tests" / "golden" / "results"),
                     str(chapters / "scorecard_table.md"), "--edition", str(edition)], check=True)
     return dest
 

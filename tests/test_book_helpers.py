@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
-from lsnb.book.glue import glue as book
-from lsnb.chapters.common import common as chapters
+from lsnb.book import glue as book
+from lsnb.chapters import common as chapters
 from lsnb.engine import train
 from lsnb.book.results import Claim
 

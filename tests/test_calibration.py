@@ -7,6 +7,8 @@ from torchmetrics.functional.classification import multiclass_calibration_error
 
 from lsnb.methods import metrics, calibration as temperature
 from lsnb.book.glue import pm
+from lsnb.chapters import calibration
+from lsnb.chapters import paper
 from welch import assert_interval, z2_would_agree
 
 
@@ -136,14 +138,14 @@ def image_runs(monkeypatch):
                                    factor=3.0 if a == 0 else 1.0, id=i * 10 + j)
                    for j, (a, s) in enumerate((a, s) for a in (0.0, 0.1) for s in (0, 1))]
             for i, name in enumerate(("Net", "Other"))}
-    monkeypatch.setattr(temperature, "split_logits",
+    monkeypatch.setattr(calibration, "split_logits",
                         lambda run, split: over_confident(run.id * 3 + ("train", "val", "test").index(split),
                                                           run.factor))
     return runs
 
 
 def test_scaling_rows_fit_on_validation_and_repair_the_test_set(image_runs):
-    rows = temperature.scaling_rows(image_runs, n_bins=15)
+    rows = calibration.scaling_rows(image_runs, n_bins=15)
     assert len(rows) == 2 * 8 and [r["method"] for r in rows[:2]] == ["none", "temperature"]
     for none, scaled in zip(rows[::2], rows[1::2]):
         assert none["T_nll"] == scaled["T_nll"] and none["accuracy"] == scaled["accuracy"]
@@ -155,8 +157,8 @@ def test_scaling_rows_fit_on_validation_and_repair_the_test_set(image_runs):
 
 
 def test_table3_and_its_summary(image_runs):
-    rows = temperature.scaling_rows(image_runs, n_bins=15)
-    table, numbers = temperature.table3(rows, image_runs)
+    rows = calibration.scaling_rows(image_runs, n_bins=15)
+    table, numbers = calibration.table3(rows, image_runs)
     assert [t["model"] for t in table] == ["Net", "Other"]
     assert list(table[0]) == ["model", "baseline ECE", "temp. scaling ECE", "T (NLL fit)", "T (ECE grid)",
                               "LS ECE (alpha chosen on validation)", "alpha chosen"]
@@ -169,7 +171,7 @@ def test_table3_and_its_summary(image_runs):
     assert table[0]["LS ECE (alpha chosen on validation)"] == pm(numbers["Net"]["ls"], digits=3)
     assert table[0]["alpha chosen"] == "0.1 (the only one trained)"
     assert table[0]["T (NLL fit)"] == pm(numbers["Net"]["T"], digits=2)
-    summary = temperature.summarise_table3(numbers)
+    summary = calibration.summarise_table3(numbers)
     n = numbers["Net"]
     assert summary.means("Net") == pytest.approx({"baseline": sum(n["baseline"]) / 2, "ts": sum(n["temperature"]) / 2,
                                                   "ls": sum(n["ls"]) / 2, "T": sum(n["T"]) / 2})
@@ -184,7 +186,7 @@ def test_table3_and_its_summary(image_runs):
 
 def test_table3_summary_verdicts():
     from scipy import stats as scipy_stats
-    s = temperature.Table3Summary({
+    s = calibration.Table3Summary({
         "a": {"T": [1.5, 1.6, 1.4], "baseline": [0.10, 0.11, 0.09], "temperature": [0.020, 0.021, 0.019],
               "ls": [0.025, 0.026, 0.024]},
         "b": {"T": [0.9, 0.92, 0.88], "baseline": [0.030, 0.031, 0.029], "temperature": [0.040, 0.041, 0.039],
@@ -192,11 +194,11 @@ def test_table3_summary_verdicts():
         "c": {"T": [1.0, 1.4, 0.8], "baseline": [0.05, 0.09, 0.01], "temperature": [0.030, 0.031, 0.029],
               "ls": [0.03, 0.05, 0.01]},
         "d": {"T": [1.3, 1.5], "baseline": [0.10, 0.11], "temperature": [0.02, 0.03], "ls": [0.04, 0.05]}})
-    assert temperature.LS_TS_MARGIN == 0.015
+    assert paper.LS_TS_MARGIN == 0.015
 
     def verdicts(m):
         return (s.over_confidence(m).verdict(), s.ts_gain(m).verdict(), s.ls_gain(m).verdict(),
-                s.ls_vs_ts(m).verdict(temperature.LS_TS_MARGIN))
+                s.ls_vs_ts(m).verdict(paper.LS_TS_MARGIN))
 
     assert verdicts("a") == ("agrees", "agrees", "agrees", "agrees")      # LS - TS = +0.005, inside +-0.015
     assert verdicts("b") == ("differs", "differs", "agrees", "differs")   # T < 1; TS worse; LS - TS = -0.02
@@ -209,8 +211,8 @@ def test_table3_summary_verdicts():
     assert z2_would_agree([1.3, 1.5], [1.0, 1.0]) and s.over_confidence("d").verdict() == "within noise"
     assert s.ls_vs_ts("d").difference == pytest.approx(0.02)
     assert_interval(s.ls_vs_ts("d"), [0.04, 0.05], [0.02, 0.03])
-    assert s.ls_vs_ts("d").verdict(temperature.LS_TS_MARGIN) == "within noise"  # +0.02 but the interval spans +-0.015
-    assert s.ls_vs_ts("a").verdict(temperature.LS_TS_MARGIN / 10) == "differs"
+    assert s.ls_vs_ts("d").verdict(paper.LS_TS_MARGIN) == "within noise"  # +0.02 but the interval spans +-0.015
+    assert s.ls_vs_ts("a").verdict(paper.LS_TS_MARGIN / 10) == "differs"
     import warnings
     with warnings.catch_warnings():     # the side of 1 has no spread: no (false) precision-loss warning in the book
         warnings.simplefilter("error")
@@ -218,8 +220,8 @@ def test_table3_summary_verdicts():
 
 
 def test_reliability_panels_use_the_fitted_temperature_of_the_hard_run(image_runs):
-    rows = temperature.scaling_rows(image_runs, n_bins=15)
-    panels = temperature.reliability_panels(image_runs, rows, 0.1, seed=1, n_bins=15)
+    rows = calibration.scaling_rows(image_runs, n_bins=15)
+    panels = calibration.reliability_panels(image_runs, rows, 0.1, seed=1, n_bins=15)
     t = next(r["T_nll"] for r in rows if r["model"] == "Other" and r["alpha"] == 0 and r["seed"] == 1)
     other = f"Other (other-data)\nfitted T = {t:.2f}"              # each panel's own T in its title
     assert list(panels)[1] == other and list(panels)[0].startswith("Net (net-data)\nfitted T = ")
@@ -233,9 +235,9 @@ def test_reliability_panels_use_the_fitted_temperature_of_the_hard_run(image_run
 
 
 def test_alpha_and_temperature_sweeps(image_runs):
-    alpha_rows = temperature.alpha_sweep(image_runs, n_bins=15)
+    alpha_rows = calibration.alpha_sweep(image_runs, n_bins=15)
     assert [(r["model"], r["alpha"]) for r in alpha_rows[:4]] == [("Net", 0.0), ("Net", 0.0), ("Net", 0.1), ("Net", 0.1)]
-    t_rows = temperature.temperature_sweep(image_runs, (0.0, 0.1), 1, [1.0, 3.0], n_bins=15)
+    t_rows = calibration.temperature_sweep(image_runs, (0.0, 0.1), 1, [1.0, 3.0], n_bins=15)
     assert [(r["model"], r["training"], r["T"]) for r in t_rows[:4]] == [
         ("Net", "hard", 1.0), ("Net", "hard", 3.0), ("Net", "LS 0.1", 1.0), ("Net", "LS 0.1", 3.0)]
     hard_at_1, hard_at_3 = t_rows[0], t_rows[1]
@@ -252,14 +254,14 @@ def test_label_smoothing_is_chosen_per_seed_on_validation_ece_not_on_test():
             row(0.05, 0, 0.01, 0.09), row(0.1, 0, 0.05, 0.001),     # seed 0: 0.05 by validation, though worse on test
             row(0.05, 1, 0.03, 0.03), row(0.1, 1, 0.03, 0.02)]      # seed 1: a tie goes to the smaller alpha
     rows += [dict(r, method="temperature") for r in rows if r["alpha"] == 0]
-    assert temperature.chosen_alphas(rows, "Net") == {0: 0.05, 1: 0.05}
-    _, numbers = temperature.table3(rows, {"Net": []})
+    assert calibration.chosen_alphas(rows, "Net") == {0: 0.05, 1: 0.05}
+    _, numbers = calibration.table3(rows, {"Net": []})
     assert numbers["Net"]["ls"] == [0.09, 0.03] and numbers["Net"]["ls_alpha"] == [0.05, 0.05]
-    assert temperature.Table3Summary(numbers).alpha_text("Net") == "0.05"
+    assert calibration.Table3Summary(numbers).alpha_text("Net") == "0.05"
 
 
 def test_scaling_table_has_headers_in_words_and_steady_decimals(image_runs):
-    table = temperature.scaling_table(temperature.scaling_rows(image_runs, n_bins=15))
+    table = calibration.scaling_table(calibration.scaling_rows(image_runs, n_bins=15))
     assert list(table[0]) == ["model", "alpha", "scaling", "seeds", "accuracy (%)", "ECE", "adaptive ECE",
                               "class-wise ECE", "NLL (nats)"]
     assert all(len(r["ECE"].split(".")[1]) == 3 and len(r["accuracy (%)"].split(".")[1]) == 2 for r in table)

@@ -7,8 +7,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from lsnb.chapters.common import common as chapters
+from lsnb.chapters import common as chapters
 from lsnb.engine import grid, profiles, train
+from lsnb.chapters import representations
+from lsnb.chapters import translation
+from lsnb.chapters import distillation
 from welch import assert_interval
 
 
@@ -33,7 +36,7 @@ def trained(monkeypatch):
 
 def test_table2_runs_train_every_network_with_and_without_ls_and_sweep_the_cheap_ones(trained):
     setup = chapters.setup("smoke", alpha=0.2, seed=5, n_seeds=3)
-    runs = chapters.table2_runs(setup)
+    runs = representations.table2_runs(setup)
     assert list(runs.table2) == list(profiles.TABLE2_MODELS) == ["FCN", "AlexNet", "ResNet"]
     for name, rs in runs.table2.items():
         assert {(r.config.alpha, r.config.seed) for r in rs} == {(a, s) for a in (0.0, 0.2) for s in (5, 6, 7)}
@@ -49,15 +52,15 @@ def test_table2_runs_train_every_network_with_and_without_ls_and_sweep_the_cheap
 
 def test_table2_runs_take_each_networks_own_dataset_unless_one_is_given(trained):
     p = profiles.get_profile("paper")
-    own = chapters.table2_runs(chapters.setup("paper", n_seeds=1))
+    own = representations.table2_runs(chapters.setup("paper", n_seeds=1))
     assert [own.table2[m][0].config.dataset for m in ("FCN", "AlexNet", "ResNet")] == [
         p.dataset, p.alexnet_dataset, p.resnet_dataset]
-    given = chapters.table2_runs(chapters.setup("paper", n_seeds=1, dataset="fashion_mnist"), "fashion_mnist")
+    given = representations.table2_runs(chapters.setup("paper", n_seeds=1, dataset="fashion_mnist"), "fashion_mnist")
     assert {r.config.dataset for rs in [*given.table2.values(), *given.sweep.values()] for r in rs} == {"fashion_mnist"}
 
 
 def test_table2_accuracies_comparison_table_and_first_seed(trained):
-    runs = chapters.table2_runs(chapters.setup("smoke", alpha=0.1, seed=0, n_seeds=2))
+    runs = representations.table2_runs(chapters.setup("smoke", alpha=0.1, seed=0, n_seeds=2))
     assert runs.accuracies("FCN") == {0.0: pytest.approx([50.0, 51.0]), 0.1: pytest.approx([60.0, 61.0])}
     c = runs.comparison("FCN")
     assert c.hard == pytest.approx((50.0, 51.0)) and c.ls == pytest.approx((60.0, 61.0))
@@ -72,7 +75,7 @@ def test_table2_accuracies_comparison_table_and_first_seed(trained):
 
 
 def test_translation_setup_defaults_to_the_profiles_corpus_and_grid():
-    setup, grid, configs = chapters.translation_setup("smoke", alpha=0.2, seed=3, n_seeds=2)
+    setup, grid, configs = translation.translation_setup("smoke", alpha=0.2, seed=3, n_seeds=2)
     t = profiles.get_profile("smoke").translation
     assert setup.dataset == t.dataset and grid == list(t.temperatures)
     assert list(configs) == [0.0, 0.2]
@@ -96,7 +99,7 @@ def test_translation_setup_defaults_to_the_profiles_corpus_and_grid():
 ])
 def test_translation_setup_refuses_bad_parameters(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        chapters.translation_setup("smoke", **kwargs)
+        translation.translation_setup("smoke", **kwargs)
 
 
 def test_check_n_bins():
@@ -107,8 +110,8 @@ def test_check_n_bins():
 
 
 def test_hinton_runs_distil_each_teacher_into_its_own_student(trained):
-    ds = chapters.distillation_setup("smoke")
-    runs = chapters.hinton_runs(ds, 0.1, (0, 1))
+    ds = distillation.distillation_setup("smoke")
+    runs = distillation.hinton_runs(ds, 0.1, (0, 1))
     assert list(runs) == ["teacher (dropout)", "teacher (LS 0.1, no dropout)", "student of teacher (dropout)",
                           "student of teacher (LS 0.1, no dropout)", "student alone (labels)"]
     for teacher, student in (("teacher (dropout)", "student of teacher (dropout)"),
@@ -123,9 +126,9 @@ def test_hinton_runs_distil_each_teacher_into_its_own_student(trained):
 
 
 def test_figure5_runs_are_the_papers_four_curves_on_every_seed(trained):
-    ds = chapters.distillation_setup("smoke")
+    ds = distillation.distillation_setup("smoke")
     seeds = [7, 8]
-    teachers, curves = chapters.figure5_runs(ds, seeds)
+    teachers, curves = distillation.figure5_runs(ds, seeds)
     assert list(teachers) == [(a, s) for a in ds.alphas for s in seeds]
     assert all((t.config.alpha, t.config.seed, t.config.teacher) == (a, s, None) for (a, s), t in teachers.items())
     assert [(k, r.config.seed) for k, r in curves["(1) teacher, LS alpha"]] == [
@@ -147,8 +150,8 @@ def test_figure5_runs_are_the_papers_four_curves_on_every_seed(trained):
 
 
 def test_followup_rows_cover_the_grid_of_teacher_alpha_temperature_and_seed(trained):
-    ds = chapters.distillation_setup("smoke")
-    rows = chapters.followup_rows(ds, (0, 1, 2))
+    ds = distillation.distillation_setup("smoke")
+    rows = distillation.followup_rows(ds, (0, 1, 2))
     seeds = (0, 1, 2)[:ds.followup_seeds]
     assert [(r["teacher alpha"], r["T"], r["seed"]) for r in rows] == [
         (a, T, s) for a in ds.followup_alphas for T in ds.followup_temperatures for s in seeds]

@@ -8,7 +8,7 @@ import struct
 
 import pytest
 
-from lsnb.data.images import corpus, images as data
+from lsnb.data import corpus, images as data
 
 
 def write_mo(path, entries: dict, charset="UTF-8"):

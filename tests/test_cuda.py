@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from lsnb.engine import batched, profiles, runs, train
-from lsnb.data.images import images as data
-from lsnb.models.vision import vision as models
+from lsnb.data import images as data
 from lsnb.engine.config import TrainConfig
+from lsnb.engine import tasks
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 
@@ -47,7 +47,7 @@ def delta_gap(a, b, config, shape, num_classes=10) -> dict:
     """Per state tensor: how far two trainings' changes from the common initialisation differ, relative to
     the change (0: the same training; about 1 or more: another one, e.g. other dropout masks)."""
     torch.manual_seed(config.seed)
-    w0 = models.build(config, shape, num_classes).state_dict()
+    w0 = tasks.new_model(config, shape, num_classes).state_dict()
     out = {}
     for k, x in a.model.state_dict().items():
         y, z = b.model.state_dict()[k], w0[k].to(x.device)

@@ -9,7 +9,7 @@ import torch
 
 from conftest import same_weights, synthetic_dataset, weights
 from lsnb.engine import cudagraph, runs, store, tasks, train
-from lsnb.data.images import images as data
+from lsnb.data import images as data
 from lsnb.engine.config import TrainConfig
 
 

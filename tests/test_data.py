@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from lsnb.data.images import images as data
+from lsnb.data import images as data
 
 
 def write_idx(path, array):

@@ -4,13 +4,15 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from lsnb.data.images import images as data
-from lsnb.models.vision import decode, vision as models, transformer
+from lsnb.data import images as data
+from lsnb.models import decode, transformer
 from lsnb.methods import metrics
 from lsnb.engine import runs
-from lsnb.chapters.common import translation
+from lsnb.chapters import translation
 from lsnb.methods.losses import label_smoothing_loss
 from lsnb.data.text import BOS, EOS, PAD
+from lsnb.engine import tasks
+from lsnb.chapters import translation_summary
 from welch import assert_interval
 
 V = 16  # ids 0-3 special, 4-15 "words"
@@ -79,7 +81,7 @@ def test_split():
 def test_forward_shapes_and_build(test_split):
     config = SimpleNamespace(model="transformer", task="translation", augment="tokens",
                              model_kwargs={"d_model": 32, "heads": 4, "layers": 1, "ffn": 64})
-    model = models.build(config, tuple(test_split.x.shape[1:]), V).eval()
+    model = tasks.new_model(config, tuple(test_split.x.shape[1:]), V).eval()
     x = test_split.x[:5]
     assert model(x).shape == (5, x.shape[-1] - 1, V)
     assert model.features(x).shape == (5, x.shape[-1] - 1, 32)
@@ -332,10 +334,10 @@ def figure4_inputs():
 
 def test_figure4_table_and_translation_summary():
     tokens, bleu = figure4_inputs()
-    fig4 = translation.figure4_table(tokens, bleu, 0)
+    fig4 = translation_summary.figure4_table(tokens, bleu, 0)
     assert len(fig4) == 6 and set(fig4["T"]) == {0.8, 1.0, 1.2}                 # the fitted T = 1.13 left out
     assert list(fig4["training"].unique()) == ["hard targets", "LS 0.1"]
-    s = translation.translation_summary(tokens, bleu, 0.1)
+    s = translation_summary.translation_summary(tokens, bleu, 0.1)
     # one value per seed, in seed order
     assert s.bleu_hard == [11.0, 12.5, 12.0] and s.bleu_ls == [14.0, 14.5, 13.5] and s.boot_sd == 0.5
     assert s.ece_hard == [0.04, 0.02, 0.05] and s.nll_ls == pytest.approx([1.2, 1.2, 1.3])

@@ -3,9 +3,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lsnb.chapters.common import common as chapters
 from lsnb.methods import distillation as distill, losses
 from lsnb.engine import profiles, runs
+from lsnb.engine import teachers
+from lsnb.chapters import distillation
+from lsnb.chapters import distillation_tables
 from welch import assert_interval, z2_would_agree
 
 
@@ -69,16 +71,16 @@ def test_smoothness_index_grows_with_temperature_and_is_one_for_uniform():
 def test_teacher_modes():
     t = profiles.fcn_config("smoke")
     s = profiles.student_config("smoke", teacher=t)
-    assert distill.teacher_mode(t, s) == "precomputed"
-    assert distill.teacher_mode(t, s.with_(augment="shift2")) == "on the fly"
-    assert distill.teacher_mode(t, s.with_(augment="cifar")) == "clean view"
+    assert teachers.teacher_mode(t, s) == "precomputed"
+    assert teachers.teacher_mode(t, s.with_(augment="shift2")) == "on the fly"
+    assert teachers.teacher_mode(t, s.with_(augment="cifar")) == "clean view"
     with pytest.raises(ValueError, match="dataset: teacher 'fashion_mnist' vs student 'mnist'"):
-        distill.check_teacher(t, s.with_(dataset="mnist"))
+        teachers.check_teacher(t, s.with_(dataset="mnist"))
 
 
 def fake_dataset(cfg, n=16):
     """Random uint8 images of ``cfg.dataset``'s shape (the real data is not needed to check the wiring)."""
-    from lsnb.data.images import images as data
+    from lsnb.data import images as data
     shape = {"fashion_mnist": (1, 28, 28), "mnist": (1, 28, 28), "cifar10": (3, 32, 32)}[cfg.dataset]
     g = torch.Generator().manual_seed(0)
     split = lambda: data.Split(torch.randint(0, 256, (n, *shape), generator=g, dtype=torch.uint8),
@@ -92,7 +94,7 @@ def test_every_distillation_config_trains_two_steps(profile, tmp_path, monkeypat
     go through the real training loop for two steps on CPU, teacher targets included."""
     from lsnb.engine import train
     monkeypatch.setattr(runs, "load_data", fake_dataset)
-    ds = chapters.distillation_setup(profile)
+    ds = distillation.distillation_setup(profile)
     short = dict(epochs=1, batch_size=8)
     pairs = [(ds.hinton_teacher(alpha=0.0), ds.hinton_student), (ds.hinton_ls_teacher(alpha=0.1), ds.hinton_student),
              (ds.teacher(alpha=0.1).with_(snapshots=2), ds.student)]
@@ -128,7 +130,7 @@ def test_hinton_summary_signs_the_papers_findings_positive():
     accuracy = {HINTON[0]: [0.990, 0.989, 0.991], HINTON[1]: [0.994, 0.993, 0.995], HINTON[2]: [0.988, 0.987, 0.989],
                 HINTON[3]: [0.984, 0.983, 0.985], HINTON[4]: [0.980, 0.978, 0.982]}
     runs = {name: [fake_run(seed=s, accuracy=a) for s, a in enumerate(accs)] for name, accs in accuracy.items()}
-    s = distill.hinton_summary(runs)
+    s = distillation_tables.hinton_summary(runs)
     errors = {name: [100 * (1 - a) for a in accs] for name, accs in accuracy.items()}
     assert list(s.errors) == HINTON and s.errors[HINTON[4]] == pytest.approx([2.0, 2.2, 1.8])
     # each comparison is signed so that > 0 is the paper's finding, with Welch's interval over the seeds
@@ -141,7 +143,7 @@ def test_hinton_summary_signs_the_papers_findings_positive():
     assert [c.verdict() for c in (s.teacher_gain, s.student_loss, s.teacher_lead)] == ["agrees"] * 3
     assert not hasattr(s, "student_sd")
     # the other way round, each finding differs
-    flipped = distill.HintonSummary(dict(zip(HINTON, [s.errors[HINTON[i]] for i in (1, 0, 3, 2)] + [[0.3, 0.4, 0.2]])))
+    flipped = distillation_tables.HintonSummary(dict(zip(HINTON, [s.errors[HINTON[i]] for i in (1, 0, 3, 2)] + [[0.3, 0.4, 0.2]])))
     assert [c.verdict() for c in (flipped.teacher_gain, flipped.student_loss, flipped.teacher_lead)] == [
         "differs", "differs", "differs"]
 
@@ -149,7 +151,7 @@ def test_hinton_summary_signs_the_papers_findings_positive():
 def test_hinton_summary_on_two_seeds_is_within_noise_where_two_standard_errors_agreed():
     dropout, ls = [1.0, 0.8], [0.6, 0.4]
     assert z2_would_agree(dropout, ls)                                      # 0.4 > 2 x 0.14
-    s = distill.HintonSummary(dict(zip(HINTON, [dropout, ls, [1.0, 1.0], [1.0, 1.0], [2.0, 2.0]])))
+    s = distillation_tables.HintonSummary(dict(zip(HINTON, [dropout, ls, [1.0, 1.0], [1.0, 1.0], [2.0, 2.0]])))
     assert s.teacher_gain.difference == pytest.approx(0.4) and s.teacher_gain.df == pytest.approx(2.0)
     assert_interval(s.teacher_gain, dropout, ls)                            # t(2) = 4.30: +-0.61
     assert s.teacher_gain.verdict() == "within noise"
@@ -158,8 +160,8 @@ def test_hinton_summary_on_two_seeds_is_within_noise_where_two_standard_errors_a
 def test_teacher_gamma_is_the_smoothness_index_of_the_teachers_training_logits(monkeypatch):
     logits, _, labels = batch(n=64)
     seen = []
-    monkeypatch.setattr(distill, "split_logits", lambda run, split: seen.append(split) or (logits, labels))
-    assert distill.teacher_gamma(fake_run(), 3.0) == pytest.approx(distill.smoothness_index(logits, labels, 3.0))
+    monkeypatch.setattr(distillation_tables, "split_logits", lambda run, split: seen.append(split) or (logits, labels))
+    assert distillation_tables.teacher_gamma(fake_run(), 3.0) == pytest.approx(distill.smoothness_index(logits, labels, 3.0))
     assert seen == ["train"]
 
 
@@ -171,7 +173,7 @@ def test_figure5_rows_put_every_curve_on_the_gamma_axis(monkeypatch):
     gammas = {**{(f"hard{s}", 1.0): 0.01 * (s + 1) for s in SEEDS},
               **{(f"hard{s}", 4.0): 0.3 + 0.01 * s for s in SEEDS},
               **{(f"ls{s}", 1.0): 0.12 + 0.01 * s for s in SEEDS}}
-    monkeypatch.setattr(distill, "teacher_gamma", lambda teacher, t: gammas[(teacher.name, t)])
+    monkeypatch.setattr(distillation_tables, "teacher_gamma", lambda teacher, t: gammas[(teacher.name, t)])
     teachers = {(a, s): fake_run(a, s, name=f"{'ls' if a else 'hard'}{s}") for a in (0.0, 0.1) for s in SEEDS}
 
     def points(knob_accuracies):
@@ -181,13 +183,13 @@ def test_figure5_rows_put_every_curve_on_the_gamma_axis(monkeypatch):
               "(2) student, LS alpha": points([(0.0, 0.80), (0.1, 0.82)]),
               "(3) student of hard teacher at T": points([(1.0, 0.81), (4.0, 0.85)]),
               "(4) student of LS teacher, T = 1": points([(0.1, 0.79)])}
-    rows = distill.figure5_rows(curves, teachers)
+    rows = distillation_tables.figure5_rows(curves, teachers)
     assert [(r["curve"][:3], r["knob"], r["seed"], r["gamma"]) for r in rows] == [
         *[("(1)", a, s, a) for a in (0.0, 0.1) for s in SEEDS], *[("(2)", a, s, a) for a in (0.0, 0.1) for s in SEEDS],
         *[("(3)", T, s, gammas[(f"hard{s}", T)]) for T in (1.0, 4.0) for s in SEEDS],
         *[("(4)", 0.1, s, gammas[(f"ls{s}", 1.0)]) for s in SEEDS]]
     assert rows[-1]["accuracy"] == pytest.approx(79.2)
-    s = distill.figure5_summary(rows)
+    s = distillation_tables.figure5_summary(rows)
     assert (s.best2["knob"], s.best3["knob"], s.best4["knob"]) == (0.1, 4.0, 0.1)
     assert s.best3["accuracy"] == pytest.approx(85.0) and s.best3["accuracies"] == pytest.approx([84.8, 85.0, 85.2])
     assert s.best3["gamma"] == pytest.approx(0.31)                         # the mean over the seeds' teachers
@@ -196,14 +198,14 @@ def test_figure5_rows_put_every_curve_on_the_gamma_axis(monkeypatch):
     assert s.ls_teacher_loss.difference == pytest.approx(3.0)               # (4) below (2): the paper's finding
     assert_interval(s.ls_teacher_loss, s.best2["accuracies"], s.best4["accuracies"])
     assert s.distill_gain.verdict() == s.ls_teacher_loss.verdict() == "agrees"
-    assert distill.best_point(rows, "(5)") is None
+    assert distillation_tables.best_point(rows, "(5)") is None
 
 
 def test_best_point_averages_over_seeds_and_takes_the_first_of_a_tie():
     per_knob = {0.0: [80.0, 80.0], 0.1: [84.0, 78.0], 0.2: [81.5, 81.5], 0.3: [81.0, 82.0]}
     rows = [{"curve": "(2) s", "knob": k, "seed": s, "gamma": k + s / 100, "accuracy": a}
             for k, accs in per_knob.items() for s, a in enumerate(accs)]
-    best = distill.best_point(rows, "(2)")
+    best = distillation_tables.best_point(rows, "(2)")
     # knob 0.1 has the single best seed (84) but the lower mean (81); 0.3 ties 0.2 at 81.5 and comes later
     assert best == {"curve": "(2) s", "knob": 0.2, "gamma": pytest.approx(0.205), "accuracy": pytest.approx(81.5),
                     "accuracies": [81.5, 81.5]}
@@ -212,11 +214,11 @@ def test_best_point_averages_over_seeds_and_takes_the_first_of_a_tie():
 def test_figure5_summary_verdicts_need_the_seeds_and_ls_teachers_that_help_differ():
     best2, best4 = {"accuracies": [80.0, 80.2, 79.8]}, {"accuracies": [83.0, 83.2, 82.8]}
     noisy3 = {"accuracies": [80.5, 81.0, 80.0]}                             # +0.5, but t-interval about +-1
-    s = distill.Figure5Summary(best2, noisy3, best4)
+    s = distillation_tables.Figure5Summary(best2, noisy3, best4)
     assert s.distill_gain.difference == pytest.approx(0.5) and s.distill_gain.verdict() == "within noise"
     assert s.ls_teacher_loss.difference == pytest.approx(-3.0) and s.ls_teacher_loss.verdict() == "differs"
-    assert distill.Figure5Summary(best2, noisy3, None).ls_teacher_loss is None
-    worse3 = distill.Figure5Summary(best2, {"accuracies": [78.0, 78.2, 77.8]}, None)
+    assert distillation_tables.Figure5Summary(best2, noisy3, None).ls_teacher_loss is None
+    worse3 = distillation_tables.Figure5Summary(best2, {"accuracies": [78.0, 78.2, 77.8]}, None)
     assert worse3.distill_gain.verdict() == "differs"
 
 
@@ -229,7 +231,7 @@ def test_followup_summary_compares_the_ls_teachers_student_per_temperature():
     table = [(1.0, (70.0, 70.2, 69.8), (71.0, 71.2, 70.8)),       # LS teacher's student better at T = 1
              (2.0, (70.0, 70.2, 69.8), (68.0, 68.2, 67.8)),       # worse at T = 2
              (3.0, (70.0, 70.4, 69.6), (70.1, 70.3, 69.9))]       # the same at T = 3, within noise
-    s = distill.followup_summary(followup_rows(table), (0.0, 0.1), (1.0, 2.0, 3.0))
+    s = distillation_tables.followup_summary(followup_rows(table), (0.0, 0.1), (1.0, 2.0, 3.0))
     assert list(s.gaps) == [1.0, 2.0, 3.0] and s.gaps[2.0].difference == pytest.approx(-2.0)
     for T, hard, ls in table:
         assert_interval(s.gaps[T], ls, hard)                        # LS teacher's student - hard teacher's
@@ -238,20 +240,20 @@ def test_followup_summary_compares_the_ls_teachers_student_per_temperature():
     # "hurts at every later T": T = 2 agrees, T = 3 straddles 0 (a wrongly negated interval would agree)
     assert s.gaps[3.0].low < 0 < s.gaps[3.0].high
     assert s.hurts(2.0).verdict() == "agrees" and s.hurts(3.0).verdict() == "within noise"
-    hurts = distill.followup_summary(followup_rows(table[:2] + [(3.0, (70.0, 70.2, 69.8), (69.0, 69.2, 68.8))]),
+    hurts = distillation_tables.followup_summary(followup_rows(table[:2] + [(3.0, (70.0, 70.2, 69.8), (69.0, 69.2, 68.8))]),
                                      (0.0, 0.1), (1.0, 2.0, 3.0))
     assert hurts.hurts(3.0).verdict() == "agrees"
-    helps = distill.followup_summary(followup_rows(table[:2] + [(3.0, (70.0, 70.2, 69.8), (71.0, 71.2, 70.8))]),
+    helps = distillation_tables.followup_summary(followup_rows(table[:2] + [(3.0, (70.0, 70.2, 69.8), (71.0, 71.2, 70.8))]),
                                      (0.0, 0.1), (1.0, 2.0, 3.0))
     assert helps.hurts(3.0).verdict() == "differs"
-    worse_first = distill.followup_summary(followup_rows([(1.0, table[0][2], table[0][1])]), (0.0, 0.1), (1.0,))
+    worse_first = distillation_tables.followup_summary(followup_rows([(1.0, table[0][2], table[0][1])]), (0.0, 0.1), (1.0,))
     assert worse_first.helps_first == "differs"
 
 
 def test_followup_on_two_seeds_is_within_noise_where_two_standard_errors_agreed():
     hard, ls = (70.0, 70.4), (69.2, 69.6)
     assert z2_would_agree(hard, ls)                                 # 0.8 > 2 x 0.28
-    s = distill.followup_summary(followup_rows([(1.0, (70.0, 70.2), (71.0, 71.2)), (2.0, hard, ls)]),
+    s = distillation_tables.followup_summary(followup_rows([(1.0, (70.0, 70.2), (71.0, 71.2)), (2.0, hard, ls)]),
                                  (0.0, 0.1), (1.0, 2.0))
     assert s.gaps[2.0].difference == pytest.approx(-0.8)
     assert s.hurts(2.0).verdict() == "within noise"                 # t(2): +-1.22
@@ -260,14 +262,14 @@ def test_followup_on_two_seeds_is_within_noise_where_two_standard_errors_agreed(
 def test_a_student_may_learn_from_a_teacher_that_saw_more_images_but_not_fewer():
     from lsnb.engine import profiles
     teacher = profiles.fcn_config("cpu").with_(n_train=10000)
-    distill.check_teacher(teacher, teacher.with_(n_train=2000))          # the first 2,000 are among the 10,000
-    distill.check_teacher(teacher.with_(n_train=None), teacher.with_(n_train=2000))
+    teachers.check_teacher(teacher, teacher.with_(n_train=2000))          # the first 2,000 are among the 10,000
+    teachers.check_teacher(teacher.with_(n_train=None), teacher.with_(n_train=2000))
     with pytest.raises(ValueError, match="n_train: teacher 10000 vs student 20000"):
-        distill.check_teacher(teacher, teacher.with_(n_train=20000))
+        teachers.check_teacher(teacher, teacher.with_(n_train=20000))
     with pytest.raises(ValueError, match="n_train: teacher 10000 vs student None"):
-        distill.check_teacher(teacher, teacher.with_(n_train=None))
+        teachers.check_teacher(teacher, teacher.with_(n_train=None))
     with pytest.raises(ValueError, match="n_val"):
-        distill.check_teacher(teacher, teacher.with_(n_val=100))
+        teachers.check_teacher(teacher, teacher.with_(n_val=100))
 
 
 def test_figure5_summary_measures_the_teachers_lead_over_the_student_alone():
@@ -276,7 +278,7 @@ def test_figure5_summary_measures_the_teachers_lead_over_the_student_alone():
             for s, a in enumerate(accs)]
     rows += [{"curve": "(3) student of hard teacher at T", "knob": 1.0, "seed": s, "gamma": 0.1, "accuracy": 78.0 + s}
              for s in range(3)]
-    s = distill.figure5_summary(rows)
+    s = distillation_tables.figure5_summary(rows)
     assert s.teacher_lead.difference == pytest.approx(80.0 - 84.0) and s.teacher_lead.verdict() == "differs"
 
 
@@ -292,13 +294,13 @@ def test_hinton_rows_give_each_networks_training_and_its_error_over_seeds():
     runs = {"teacher": [run(0, 0.98), run(1, 0.96, n_train=10000)],
             "student": [run(s, 0.9, teacher="abc", hidden=(800, 800), dropout=0.0, augment="none", T=20.0,
                             n_train=2000, epochs=40) for s in (0, 1, 2)]}
-    rows = distill.hinton_rows(runs)
+    rows = distillation_tables.hinton_rows(runs)
     assert rows[0] == {"network": "teacher", "hidden": "1200-1200", "images": "all", "epochs": 30,
                        "regularisation": "dropout 0.5, ±2 px shifts", "distilled at T": "-",
                        "test error (%)": "3.00 ± 1.41", "seeds": 2}          # the first seed's training, sd n - 1
     assert rows[1]["images"] == 2000 and rows[1]["distilled at T"] == "20" and rows[1]["epochs"] == 40
     assert rows[1]["regularisation"] == "none"
-    ls_teacher = distill.hinton_rows({"LS": [run(0, 0.9, dropout=0.0, alpha=0.1)]})[0]
+    ls_teacher = distillation_tables.hinton_rows({"LS": [run(0, 0.9, dropout=0.0, alpha=0.1)]})[0]
     assert ls_teacher["regularisation"] == "LS 0.1, ±2 px shifts"
     assert rows[1]["test error (%)"] == "10.00 ± 0.00" and rows[1]["seeds"] == 3
 
@@ -307,7 +309,7 @@ def test_figure5_table_groups_the_seeds_of_each_curve_and_knob():
     rows = [{"curve": c, "knob": k, "seed": s, "gamma": g + 0.01 * s, "accuracy": a + s}
             for c, k, g, a in (("(1) teacher", 0.0, 0.0, 80.0), ("(1) teacher", 0.1, 0.1, 81.0),
                                ("(3) student", 2.0, 0.05, 70.0)) for s in (0, 1, 2)]
-    table = distill.figure5_table(rows)
+    table = distillation_tables.figure5_table(rows)
     assert [(r["curve"], r["knob (alpha or T)"], r["seeds"]) for r in table] == [
         ("(1) teacher", "0", 3), ("(1) teacher", "0.1", 3), ("(3) student", "2", 3)]
     assert table[2]["gamma"] == "0.060 ± 0.010" and table[2]["test accuracy (%)"] == "71.00 ± 1.00"
@@ -317,8 +319,8 @@ def test_followup_table_reads_each_temperature_with_the_rule_helps_at_1_hurts_ab
     rows = [{"teacher alpha": a, "T": T, "seed": s, "student accuracy (%)": acc + 0.1 * s}
             for T, ls_minus_hard in ((1.0, 2.0), (4.0, -2.0), (8.0, 0.0))
             for a, acc in ((0.0, 80.0), (0.1, 80.0 + ls_minus_hard)) for s in (0, 1, 2)]
-    summary = distill.followup_summary(rows, (0.0, 0.1), (1.0, 4.0, 8.0))
-    table = distill.followup_table(rows, summary)
+    summary = distillation_tables.followup_summary(rows, (0.0, 0.1), (1.0, 4.0, 8.0))
+    table = distillation_tables.followup_table(rows, summary)
     assert [r["T"] for r in table] == ["1", "4", "8"]
     assert [r["their finding"] for r in table] == ["LS teacher helps", "LS teacher hurts", "LS teacher hurts"]
     assert "verdict" not in table[0]          # verdicts are the claims', whose premises this table does not know
@@ -344,4 +346,4 @@ def test_a_teacher_folder_whose_config_is_not_its_digest_is_refused(tmp_path):
     store.atomic_write_json(folder / "metrics.json", {})
     student = profiles.distilled(profiles.student_config("smoke"), teacher, 2.0)
     with pytest.raises(ValueError, match=f"digest is {other.digest()}, not {teacher.digest()}"):
-        distill.teacher_config(student, tmp_path)
+        teachers.teacher_config(student, tmp_path)

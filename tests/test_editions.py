@@ -16,7 +16,7 @@ import pytest
 
 from conftest import ROOT
 from lsnb.build import editions
-from lsnb.book.glue import results
+from lsnb.book import results
 from lsnb.book.results import Claim
 from test_results import GPU_ENV, GPU_META, hand_made_edition
 
@@ -55,7 +55,7 @@ def tiny_chapters(root, bodies: dict):
 
 def test_execute_prints_one_line_per_chapter_and_keeps_papermills_output_in_a_log(tmp_path):
     """What `make book` prints: a line per chapter (name, profile, time, OK/FAILED), the log's tail on failure."""
-    write = ("from lsnb import results\n"
+    write = ("from lsnb.book import results\n"
              "results.write_chapter_results('01_ok', '1. ok', 's', [results.Claim('c', 'p', 'o', 'agrees')], {}, "
              "results_dir, meta={'profile': profile})")
     tiny_chapters(tmp_path, {"01_ok": write, "02_fails": "raise RuntimeError('boom in chapter two')",

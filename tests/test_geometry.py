@@ -6,8 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from lsnb.data.images import images as data
+from lsnb.data import images as data
 from lsnb.methods import geometry
+from lsnb.chapters import representations
 from welch import assert_interval
 
 
@@ -114,8 +115,8 @@ def fake_dataset(name="fashion_mnist", classes=FASHION, n=60, dim=6, seed=0):
 def features_are_inputs(monkeypatch):
     """geometry's predict returns each example's input as its activations; load_data a fixed fake dataset."""
     ds = fake_dataset()
-    monkeypatch.setattr(geometry, "predict", lambda model, split, augment, with_features: (None, split.x.clone()))
-    monkeypatch.setattr(geometry, "load_data", lambda config: ds)
+    monkeypatch.setattr(representations, "predict", lambda model, split, augment, with_features: (None, split.x.clone()))
+    monkeypatch.setattr(representations, "load_data", lambda config: ds)
     return ds
 
 
@@ -130,23 +131,23 @@ def network_runs(alphas=(0.0, 0.1), seeds=(0, 1), dim=6, seed=0, root=None):
 
 def test_class_triples_are_the_papers_or_the_first_three():
     ds = fake_dataset()
-    assert geometry.class_triples(ds) == [(0, 1, 8)]                        # T-shirt/top, Trouser, Bag
-    assert geometry.class_triples(ds, with_similar=True) == [(0, 1, 8), (6, 0, 7)]  # Shirt, T-shirt/top, Sneaker
+    assert representations.class_triples(ds) == [(0, 1, 8)]                        # T-shirt/top, Trouser, Bag
+    assert representations.class_triples(ds, with_similar=True) == [(0, 1, 8), (6, 0, 7)]  # Shirt, T-shirt/top, Sneaker
     digits = fake_dataset("mnist", tuple(str(d) for d in range(10)))
-    assert geometry.class_triples(digits, with_similar=True) == [(0, 1, 2)]
+    assert representations.class_triples(digits, with_similar=True) == [(0, 1, 2)]
 
 
 def test_penultimate_takes_the_first_n_examples(features_are_inputs):
     split = features_are_inputs.train
-    features, labels = geometry.penultimate(network_runs()[0], split, n=7)
+    features, labels = representations.penultimate(network_runs()[0], split, n=7)
     torch.testing.assert_close(features, split.x[:7])
     assert labels.tolist() == split.y[:7].tolist()
-    assert len(geometry.penultimate(network_runs()[0], split, n=10_000)[1]) == len(split)
+    assert len(representations.penultimate(network_runs()[0], split, n=10_000)[1]) == len(split)
 
 
 def test_figure1_rows_project_the_seed_runs_per_alpha_and_split(features_are_inputs, tmp_path):
     runs = {"A": network_runs(seed=1, root=tmp_path), "B": network_runs(seed=2, root=tmp_path)}
-    rows = geometry.figure1_rows(runs, (0.0, 0.1), seed=1, n=40)
+    rows = representations.figure1_rows(runs, (0.0, 0.1), seed=1, n=40)
     assert [r.title for r in rows] == ["A\nfashion_mnist", "B\nfashion_mnist", "B\nfashion_mnist"]
     assert [r.class_names for r in rows] == [("T-shirt/top", "Trouser", "Bag")] * 2 + [("Shirt", "T-shirt/top", "Sneaker")]
     assert rows[0].titles == ("train, alpha=0", "validation, alpha=0", "train, alpha=0.1", "validation, alpha=0.1")
@@ -159,7 +160,7 @@ def test_figure1_rows_project_the_seed_runs_per_alpha_and_split(features_are_inp
 
 def test_geometry_rows_measure_every_run_on_train_and_validation(features_are_inputs, tmp_path):
     runs = {"A": network_runs(alphas=(0.0, 0.05, 0.1), seeds=(0, 1), root=tmp_path)}
-    rows = geometry.geometry_rows(runs, n=50)
+    rows = representations.geometry_rows(runs, n=50)
     assert [(r["model"], r["alpha"], r["seed"], r["split"]) for r in rows] == [
         ("A", a, seed, s) for a in (0.0, 0.05, 0.1) for seed in (0, 1) for s in ("train", "validation")]
     ds, run = features_are_inputs, runs["A"][3]
@@ -171,16 +172,16 @@ def test_geometry_rows_measure_every_run_on_train_and_validation(features_are_in
 def test_a_warm_rebuild_reads_the_projections_and_numbers_from_the_run_folders(features_are_inputs, tmp_path,
                                                                              monkeypatch):
     runs = {"A": network_runs(seed=1, root=tmp_path)}
-    rows, numbers = geometry.figure1_rows(runs, (0.0, 0.1), seed=1, n=40), geometry.geometry_rows(runs, n=40)
+    rows, numbers = representations.figure1_rows(runs, (0.0, 0.1), seed=1, n=40), representations.geometry_rows(runs, n=40)
     assert (runs["A"][0].path / "geometry").is_dir()
-    monkeypatch.setattr(geometry, "penultimate", lambda *a, **k: pytest.fail("recomputed"))
-    again = geometry.figure1_rows(runs, (0.0, 0.1), seed=1, n=40)
+    monkeypatch.setattr(representations, "penultimate", lambda *a, **k: pytest.fail("recomputed"))
+    again = representations.figure1_rows(runs, (0.0, 0.1), seed=1, n=40)
     for old, new in zip(rows[0].panels, again[0].panels):
         torch.testing.assert_close(new.points, old.points)
         assert new.labels.tolist() == old.labels.tolist() and new.classes == old.classes
-    assert geometry.geometry_rows(runs, n=40) == numbers
+    assert representations.geometry_rows(runs, n=40) == numbers
     with pytest.raises(pytest.fail.Exception, match="recomputed"):   # other examples: measured afresh
-        geometry.geometry_rows(runs, n=41)
+        representations.geometry_rows(runs, n=41)
 
 
 def geometry_table(seed_offsets=(0.0, 0.1)):
@@ -197,19 +198,19 @@ def geometry_table(seed_offsets=(0.0, 0.1)):
 
 def test_alpha_ratios_divide_the_mean_at_alpha_by_the_mean_without():
     rows = geometry_table()
-    ratios = geometry.alpha_ratios(rows, 0.1)
+    ratios = representations.alpha_ratios(rows, 0.1)
     assert list(ratios) == ["plane_nc1", "nc1", "wrong_template_spread", "projection_scale"]
     # means over the seeds first: (0.5 + 0.6) / 2 over (1.0 + 1.1) / 2, not the mean of the seeds' ratios
     assert ratios["nc1"] == {"A": pytest.approx(0.55 / 1.05), "B": pytest.approx(2.05 / 4.05)}
     assert ratios["projection_scale"] == {"A": 1.0, "B": 1.0}
-    assert geometry.alpha_ratios(rows, 0.2)["wrong_template_spread"] == {"A": pytest.approx(3.05 / 1.05),
+    assert representations.alpha_ratios(rows, 0.2)["wrong_template_spread"] == {"A": pytest.approx(3.05 / 1.05),
                                                                          "B": pytest.approx(12.05 / 4.05)}
-    assert geometry.alpha_ratios(rows, 0.1, split="train")["nc1"]["A"] == pytest.approx(10.55 / 11.05)
+    assert representations.alpha_ratios(rows, 0.1, split="train")["nc1"]["A"] == pytest.approx(10.55 / 11.05)
 
 
 def test_alpha_comparisons_are_hard_minus_ls_over_seeds():
     rows = geometry_table((0.0, 0.1, -0.1))
-    comparisons = geometry.alpha_comparisons(rows, 0.1)
+    comparisons = representations.alpha_comparisons(rows, 0.1)
     assert list(comparisons) == ["plane_nc1", "nc1", "wrong_template_spread", "projection_scale"]
     assert list(comparisons["nc1"]) == ["A", "B"]
 
@@ -223,19 +224,19 @@ def test_alpha_comparisons_are_hard_minus_ls_over_seeds():
     assert comparisons["nc1"]["A"].difference == pytest.approx(0.5)
     assert comparisons["nc1"]["B"].difference == pytest.approx(2.0)
     assert comparisons["nc1"]["A"].verdict() == "agrees"
-    assert geometry.alpha_comparisons(rows, 0.2)["nc1"]["A"].verdict() == "differs"
+    assert representations.alpha_comparisons(rows, 0.2)["nc1"]["A"].verdict() == "differs"
     # the scale does not move with alpha, only with the seed: within noise
     assert comparisons["projection_scale"]["A"].difference == 0.0
     assert comparisons["projection_scale"]["A"].verdict() == "within noise"
-    train = geometry.alpha_comparisons(rows, 0.1, split="train")["nc1"]["A"]
+    train = representations.alpha_comparisons(rows, 0.1, split="train")["nc1"]["A"]
     assert_interval(train, values("A", 0.0, "nc1", "train"), values("A", 0.1, "nc1", "train"))
 
 
 def test_projection_figure_draws_a_row_per_network_and_triple(features_are_inputs, tmp_path):
     import matplotlib
     matplotlib.use("Agg")
-    from lsnb.book.glue import plots
-    rows = geometry.figure1_rows({"A": network_runs(root=tmp_path), "B": network_runs(seed=3, root=tmp_path)},
+    from lsnb.book import plots
+    rows = representations.figure1_rows({"A": network_runs(root=tmp_path), "B": network_runs(seed=3, root=tmp_path)},
                                  (0.0, 0.1), seed=0, n=30)
     fig = plots.projection_figure(rows)
     assert len(fig.axes) == 4 * len(rows) == 12
@@ -248,12 +249,12 @@ def test_projection_figure_draws_a_row_per_network_and_triple(features_are_input
 
 
 def test_similar_pair_is_the_first_two_classes_of_the_similar_triple():
-    assert geometry.similar_pair(fake_dataset()) == (6, 0)                  # Shirt, T-shirt/top
-    assert geometry.similar_pair(fake_dataset("mnist", tuple(str(d) for d in range(10)))) is None
+    assert representations.similar_pair(fake_dataset()) == (6, 0)                  # Shirt, T-shirt/top
+    assert representations.similar_pair(fake_dataset("mnist", tuple(str(d) for d in range(10)))) is None
 
 
 def test_geometry_table_names_the_numbers_in_words():
-    table = geometry.geometry_table(geometry_table())
+    table = representations.geometry_table(geometry_table())
     assert list(table[0]) == ["model", "alpha", "examples", *geometry.GEOMETRY_LABELS.values()]
     assert not any("_" in key for key in table[0])
     first = next(r for r in table if r["model"] == "A" and r["alpha"] == "0" and r["examples"] == "validation")

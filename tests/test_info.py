@@ -7,6 +7,7 @@ from torch import nn
 
 from lsnb.methods import mi as info
 from lsnb.data.images import Split
+from lsnb.chapters import information
 
 
 def gaps(means, sigma, l, seed=0):
@@ -154,19 +155,19 @@ def fake_images(n=6):
 
 def test_logit_gaps_vary_with_augmentation_and_are_reproducible():
     model, x = tiny_model(), fake_images()
-    y = info.logit_gaps(model, x, "shift2", 5, classes=(2, 0), generator=torch.Generator().manual_seed(1))
-    again = info.logit_gaps(model, x, "shift2", 5, classes=(2, 0), generator=torch.Generator().manual_seed(1))
+    y = information.logit_gaps(model, x, "shift2", 5, classes=(2, 0), generator=torch.Generator().manual_seed(1))
+    again = information.logit_gaps(model, x, "shift2", 5, classes=(2, 0), generator=torch.Generator().manual_seed(1))
     assert y.shape == (6, 5) and y.dtype == torch.float32
     torch.testing.assert_close(y, again, rtol=0, atol=0)
     assert (y.std(1) > 0).all()                          # every example's gap moves with the shifts
-    other = info.logit_gaps(model, x, "shift2", 5, classes=(2, 0), generator=torch.Generator().manual_seed(2))
+    other = information.logit_gaps(model, x, "shift2", 5, classes=(2, 0), generator=torch.Generator().manual_seed(2))
     assert not torch.equal(y, other)
 
 
 def test_logit_gaps_without_augmentation_are_constant_and_dropout_is_off():
     model, x = tiny_model(), fake_images()
     model.train()
-    y = info.logit_gaps(model, x, "none", 4, classes=(0, 1), generator=torch.Generator().manual_seed(0))
+    y = information.logit_gaps(model, x, "none", 4, classes=(0, 1), generator=torch.Generator().manual_seed(0))
     assert model.training                                 # the caller's mode is restored
     with torch.no_grad():
         logits = model[2](x.float().div(255).flatten(1))
@@ -176,25 +177,25 @@ def test_logit_gaps_without_augmentation_are_constant_and_dropout_is_off():
 def test_logit_gaps_reject_bad_classes_and_images():
     model, x = tiny_model(), fake_images()
     with pytest.raises(ValueError, match="do not index"):
-        info.logit_gaps(model, x, "none", 2, classes=(0, 3))
+        information.logit_gaps(model, x, "none", 2, classes=(0, 3))
     with pytest.raises(ValueError, match="uint8"):
-        info.logit_gaps(model, x.float(), "none", 2)
+        information.logit_gaps(model, x.float(), "none", 2)
 
 
 def test_two_class_subset_is_balanced_and_deterministic():
     labels = torch.arange(10).repeat(30)                  # 30 examples of each of 10 classes
     split = Split(torch.zeros(len(labels), 1, 2, 2, dtype=torch.uint8), labels)
-    idx = info.two_class_subset(split, (3, 7), 20, seed=5)
+    idx = information.two_class_subset(split, (3, 7), 20, seed=5)
     assert len(idx) == 20 and len(set(idx.tolist())) == 20
     assert (labels[idx[:10]] == 3).all() and (labels[idx[10:]] == 7).all()
-    torch.testing.assert_close(idx, info.two_class_subset(split, (3, 7), 20, seed=5))
-    assert not torch.equal(idx, info.two_class_subset(split, (3, 7), 20, seed=6))
+    torch.testing.assert_close(idx, information.two_class_subset(split, (3, 7), 20, seed=5))
+    assert not torch.equal(idx, information.two_class_subset(split, (3, 7), 20, seed=6))
     with pytest.raises(ValueError, match="needs 40"):
-        info.two_class_subset(split, (3, 7), 80)
+        information.two_class_subset(split, (3, 7), 80)
     with pytest.raises(ValueError, match="even"):
-        info.two_class_subset(split, (3, 7), 21)
+        information.two_class_subset(split, (3, 7), 21)
     with pytest.raises(ValueError, match="two different"):
-        info.two_class_subset(split, (3, 3), 20)
+        information.two_class_subset(split, (3, 3), 20)
 
 
 def test_figure6_rows_follow_every_seed_and_are_kept_in_the_run_folder(tiny, tmp_path, monkeypatch):
@@ -202,7 +203,7 @@ def test_figure6_rows_follow_every_seed_and_are_kept_in_the_run_folder(tiny, tmp
     cfg, _ = tiny
     trained = {label: [train.train(cfg.with_(alpha=a, seed=s, snapshots=2), runs_dir=tmp_path, progress=False)
                        for s in (0, 1)] for label, a in (("hard", 0.0), ("LS", 0.1))}
-    over, by_l = info.figure6_rows(trained, (0, 1), 8, 4, (2, 4))
+    over, by_l = information.figure6_rows(trained, (0, 1), 8, 4, (2, 4))
     assert {(r["training"], r["seed"]) for r in over} == {(lab, s) for lab in ("hard", "LS") for s in (0, 1)}
     assert len(over) == 4 * len(runs.snapshots(trained["hard"][0]))
     assert {r["source"] for r in by_l} == {"hard", "LS", "control, true I = log 2"}
@@ -210,8 +211,8 @@ def test_figure6_rows_follow_every_seed_and_are_kept_in_the_run_folder(tiny, tmp
     assert all(0 <= r["mi"] <= math.log(8) + 1e-9 for r in over + by_l)
     # computed once: a second call reads the rows from the run folders (no network runs again)
     assert (trained["hard"][0].path / "figure6").is_dir()
-    monkeypatch.setattr(info, "logit_gaps", lambda *a, **k: pytest.fail("recomputed"))
-    assert info.figure6_rows(trained, (0, 1), 8, 4, (2, 4)) == (over, by_l)
+    monkeypatch.setattr(information, "logit_gaps", lambda *a, **k: pytest.fail("recomputed"))
+    assert information.figure6_rows(trained, (0, 1), 8, 4, (2, 4)) == (over, by_l)
 
 
 def test_log2_control_comes_down_to_log2_as_l_grows():
@@ -229,15 +230,15 @@ def test_noise_is_the_runs_own_augmentation_or_shifts_for_a_run_trained_without(
 
     def run(augment):
         return SimpleNamespace(config=SimpleNamespace(augment=augment), path=Path("runs/0123abcd"))
-    assert info.noise(run("cifar")) == "cifar"
-    assert info.noise(run("cifar"), "cifar") == "cifar"
-    assert info.noise(run("none"), "shift2") == "shift2"
+    assert information.noise(run("cifar")) == "cifar"
+    assert information.noise(run("cifar"), "cifar") == "cifar"
+    assert information.noise(run("none"), "shift2") == "shift2"
     with pytest.raises(ValueError, match="without augmentation.*shift2"):
-        info.noise(run("none"))
+        information.noise(run("none"))
     with pytest.raises(ValueError, match="normalisation|'shift2' for a run trained without"):
-        info.noise(run("cifar"), "shift2")
+        information.noise(run("cifar"), "shift2")
     with pytest.raises(ValueError, match="'shift2' for a run trained without"):
-        info.noise(run("none"), "cifar")
+        information.noise(run("none"), "cifar")
 
 
 def test_figure6_rows_measure_a_run_without_augmentation_under_shifts(tiny, tmp_path):
@@ -245,8 +246,8 @@ def test_figure6_rows_measure_a_run_without_augmentation_under_shifts(tiny, tmp_
     cfg, _ = tiny
     run = train.train(cfg.with_(augment="none", snapshots=2), runs_dir=tmp_path, progress=False)
     with pytest.raises(ValueError, match="without augmentation"):
-        info.figure6_rows({"hard": [run]}, (0, 1), 8, 4, (2, 4))
-    over, by_l = info.figure6_rows({"hard": [run]}, (0, 1), 8, 4, (2, 4), augment="shift2")
+        information.figure6_rows({"hard": [run]}, (0, 1), 8, 4, (2, 4))
+    over, by_l = information.figure6_rows({"hard": [run]}, (0, 1), 8, 4, (2, 4), augment="shift2")
     assert all(r["sigma"] > 0 for r in by_l if r["source"] == "hard")   # the shifts are noise
     assert sorted(p.name for p in (run.path / "figure6").iterdir())[0].endswith("_shift2.json")
 
@@ -254,5 +255,5 @@ def test_figure6_rows_measure_a_run_without_augmentation_under_shifts(tiny, tmp_
 def test_final_estimates_take_the_last_snapshot_of_every_seed_in_seed_order():
     rows = [{"training": lab, "seed": s, "epoch": e, "mi": 10 * i + s + e / 100}
             for i, lab in enumerate(("hard", "LS")) for s in (2, 0, 1) for e in (0, 5, 10)]
-    hard, ls = info.final_estimates(rows, ["hard", "LS"])
+    hard, ls = information.final_estimates(rows, ["hard", "LS"])
     assert hard == [0.1, 1.1, 2.1] and ls == [10.1, 11.1, 12.1]

@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from lsnb.models.vision import vision as models
+from lsnb.models import vision as models
 
 
 def count(model):

@@ -37,7 +37,7 @@ def test_parameters_cell(chapter):
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_launch_links_point_at_the_committed_notebook(chapter):
     """The banner's Colab/Kaggle links are made by lsnb.book.glue from _config.yml for this chapter's own notebook."""
-    from lsnb.book.glue import glue as book
+    from lsnb.book import glue as book
     repo = book.repository(ROOT / "_config.yml")
     links = book.launch_links(chapter, repo)
     urls = re.findall(r"\]\((\S+?)\)", links)

@@ -1,10 +1,12 @@
 import pytest
 import torch
 
-from lsnb.chapters.common import common as chapters
+from lsnb.chapters import common as chapters
 from lsnb.engine import config, profiles, train
-from lsnb.models.vision import vision as models
 from lsnb.methods.losses import label_smoothing_loss
+from lsnb.engine import tasks
+from lsnb.chapters import distillation
+from lsnb.engine import teachers
 
 
 @pytest.mark.parametrize("bad", [1.5, 1.0, -0.1, "0.1", True, None])
@@ -72,7 +74,7 @@ def test_every_profile_config_builds_and_takes_training_steps(profile, builder):
     torch.manual_seed(0)
     cfg = builder(profile, alpha=0.1)
     shape, k = DATASET_SHAPES[cfg.dataset], NUM_CLASSES[cfg.dataset]
-    model = models.build(cfg, shape, k)
+    model = tasks.new_model(cfg, shape, k)
     opt = train.make_optimizer(model, cfg)
     x = torch.randint(0, 256, (8, *shape), dtype=torch.uint8)
     y = torch.randint(0, k, (8,))
@@ -95,7 +97,7 @@ def test_gpu_profile_trains_the_papers_networks_with_seeds_for_every_verdict():
     p = profiles.get_profile("gpu")
     assert profiles.alexnet_config("gpu").dataset == profiles.resnet_config("gpu").dataset == "cifar10"
     assert profiles.resnet_config("gpu").model_kwargs["depth"] == 56
-    ds = chapters.distillation_setup("gpu")
+    ds = distillation.distillation_setup("gpu")
     assert (ds.teacher().model, ds.teacher().model_kwargs["depth"], ds.student().model) == ("resnet", 56, "alexnet")
     assert ds.teacher().dataset == ds.student().dataset == "cifar10"
     assert ds.hinton_teacher().epochs > ds.hinton_student().epochs
@@ -108,17 +110,16 @@ def test_gpu_profile_trains_the_papers_networks_with_seeds_for_every_verdict():
     assert {1.0, 2.0, 3.0} <= set(ds.followup_temperatures)
 
 
-def test_gpu_profile_reads_an_offline_cifar10_copy_from_the_environment():
-    """LSNB_CIFAR10 names the `gpu` profile's CIFAR-10 (an imagefolder copy on a machine without network)."""
-    import os
-    import subprocess
-    import sys
-    code = ("from lsnb import chapters, profiles; ds = chapters.distillation_setup('gpu'); "
-            "print(profiles.alexnet_config('gpu').dataset, profiles.resnet_config('gpu').dataset, ds.teacher().dataset,"
-            " ds.student().dataset, profiles.fcn_config('gpu').dataset)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "LSNB_CIFAR10": "imagefolder:data/cifar10-jpeg"}).stdout.split()
+def test_gpu_profile_reads_an_offline_cifar10_copy_from_the_environment(monkeypatch):
+    """LSNB_CIFAR10 names the `gpu` profile's CIFAR-10 (an imagefolder copy on a machine without network),
+    read when a config is built."""
+    monkeypatch.setenv("LSNB_CIFAR10", "imagefolder:data/cifar10-jpeg")
+    ds = distillation.distillation_setup("gpu")
+    out = [profiles.alexnet_config("gpu").dataset, profiles.resnet_config("gpu").dataset, ds.teacher().dataset,
+           ds.student().dataset, profiles.fcn_config("gpu").dataset]
     assert out == ["imagefolder:data/cifar10-jpeg"] * 4 + ["fashion_mnist"]
+    monkeypatch.delenv("LSNB_CIFAR10")
+    assert profiles.alexnet_config("gpu").dataset == "cifar10"
 
 
 def test_paper_resnet_drops_the_learning_rate_near_epochs_91_and_136_of_182():
@@ -129,7 +130,7 @@ def test_paper_resnet_drops_the_learning_rate_near_epochs_91_and_136_of_182():
     total = res.epochs * steps_per_epoch
     lr_at = lambda epoch: res.lr * train.lr_factor(res, round(epoch * steps_per_epoch), total)
     assert [lr_at(e) for e in (0, 90.9, 91.1, 136.4, 136.6)] == pytest.approx([0.1, 0.1, 0.01, 0.01, 0.001])
-    model = models.build(res, (3, 32, 32), 100)
+    model = tasks.new_model(res, (3, 32, 32), 100)
     decayed, rest = train.param_groups(model, res.weight_decay)
     bn = {id(p) for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d) for p in m.parameters()}
     assert decayed["weight_decay"] == 2e-4 and not bn & {id(p) for p in decayed["params"]}
@@ -139,7 +140,7 @@ def test_paper_resnet_drops_the_learning_rate_near_epochs_91_and_136_of_182():
 
 def test_paper_alexnet_decays_only_the_two_hidden_dense_layers():
     alex = profiles.alexnet_config("paper")
-    model = models.build(alex, (3, 32, 32), 10)
+    model = tasks.new_model(alex, (3, 32, 32), 10)
     decayed, _ = train.param_groups(model, alex.weight_decay)
     assert decayed["weight_decay"] == 0.004 and [p.shape for p in decayed["params"]] == [(384, 2304), (192, 384)]
     x = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
@@ -149,7 +150,7 @@ def test_paper_alexnet_decays_only_the_two_hidden_dense_layers():
 
 def test_paper_fcn_is_hinton_1200_1200():
     cfg = profiles.fcn_config("paper")
-    model = models.build(cfg, (1, 28, 28), 10)
+    model = tasks.new_model(cfg, (1, 28, 28), 10)
     n = sum(p.numel() for p in model.parameters())
     assert n == 784 * 1200 + 1200 + 1200 * 1200 + 1200 + 1200 * 10 + 10
 
@@ -178,24 +179,24 @@ def test_setup_refuses_epochs_that_are_not_positive_whole_numbers(epochs):
 
 
 def test_an_epochs_override_reaches_every_network_of_chapter_4():
-    ds = chapters.distillation_setup("cpu", epochs=2)
+    ds = distillation.distillation_setup("cpu", epochs=2)
     nets = [ds.hinton_teacher(), ds.hinton_ls_teacher(), ds.hinton_student(), ds.teacher(), ds.student(),
             ds.student(teacher=ds.teacher(), temperature=2.0)]
     assert {c.epochs for c in nets} == {2}
-    assert chapters.distillation_setup("cpu").hinton_teacher().epochs == profiles.get_profile("cpu").distill.hinton_teacher_epochs
+    assert distillation.distillation_setup("cpu").hinton_teacher().epochs == profiles.get_profile("cpu").distill.hinton_teacher_epochs
 
 
 @pytest.mark.parametrize("profile", profiles.PROFILES)
 def test_every_distillation_student_may_learn_from_its_teacher(profile):
     """The Hinton students (a transfer set among the teachers' images) and the Figure 5 students pass the
     teacher check that training applies, on every profile."""
-    from lsnb.chapters.common import common as chapters
+    from lsnb.chapters import common as chapters
     from lsnb.methods import distillation as distill
-    ds = chapters.distillation_setup(profile)
+    ds = distillation.distillation_setup(profile)
     for teacher in (ds.hinton_teacher(alpha=0.0, seed=0), ds.hinton_ls_teacher(alpha=0.1, seed=0)):
-        distill.check_teacher(teacher, ds.hinton_student(teacher=teacher, temperature=20.0, seed=0))
+        teachers.check_teacher(teacher, ds.hinton_student(teacher=teacher, temperature=20.0, seed=0))
     fig5 = ds.teacher(alpha=0.0, seed=0)
-    distill.check_teacher(fig5, ds.student(teacher=fig5, temperature=1.0, seed=0))
+    teachers.check_teacher(fig5, ds.student(teacher=fig5, temperature=1.0, seed=0))
 
 
 def test_cpu_table2_networks_train_in_the_over_confident_regime():
@@ -220,12 +221,12 @@ def test_cpu_regime_changes_are_confined_to_what_needs_them():
     assert alex.weight_decay == profiles.alexnet_config("cpu").weight_decay
     assert (resnet.batch_size, resnet.momentum) == (128, 0.9)
     assert profiles.table2_config("AlexNet", "smoke").batch_size == 128
-    ds = chapters.distillation_setup("cpu")
+    ds = distillation.distillation_setup("cpu")
     assert (ds.hinton_teacher().epochs, ds.hinton_ls_teacher().epochs) == (30, 15)
     assert ds.hinton_ls_teacher().model_args == ds.hinton_teacher().with_(model_args=(("hidden", (1200, 1200)),
                                                                                        ("dropout", 0.0))).model_args
     assert ds.student().n_train == 1000 < ds.teacher().n_train == 5000
-    gpu = chapters.distillation_setup("gpu")
+    gpu = distillation.distillation_setup("gpu")
     assert gpu.hinton_ls_teacher().epochs == gpu.hinton_teacher().epochs
 
 

@@ -3,9 +3,10 @@ import json
 import pytest
 
 from lsnb.build import editions
-from lsnb.book.glue import results
+from lsnb.book import results
 from lsnb.book.results import Claim
 from lsnb.methods.stats import NOT_TESTABLE, RULE
+from lsnb.build import scorecard
 
 META = {"profile": "cpu", "hardware": "CPU AMD EPYC, 2 cores, torch 2.14.1, fp32", "seeds": 3, "epochs": None,
         "wall_s": 204.0}
@@ -16,7 +17,7 @@ def test_scorecard_lists_every_claim_of_every_chapter(tmp_path):
                                   tmp_path)
     results.write_chapter_results("01_a", "1. A", "profile='smoke'", [Claim("c|1", "p1", "o1", "agrees")],
                                   {"x": [1, 2]}, tmp_path, meta={**META, "profile": "smoke"})
-    text = results.render_scorecard(tmp_path)
+    text = scorecard.render_scorecard(tmp_path)
     assert text.index("## 1. A") < text.index("## 2. B")
     assert "| claim | paper | this build |" in text and "GPU edition" not in text
     assert "| c\\|1 | p1 | **agrees** — o1 |" in text
@@ -43,7 +44,7 @@ def test_scorecard_tallies_the_verdicts_first(tmp_path):
                                                         Claim("a3", "p", "o", "agrees")], {}, tmp_path, meta=META)
     results.write_chapter_results("02_b", "2. B", "s", [Claim("b1", "p", "o", NOT_TESTABLE, "premise fails"),
                                                         Claim("b2", "p", "o", "agrees")], {}, tmp_path, meta=META)
-    text = results.render_scorecard(tmp_path)
+    text = scorecard.render_scorecard(tmp_path)
     tally = "| verdicts | agrees | differs | within noise | not testable |\n|---|---|---|---|---|\n| this build | 3 | 0 | 1 | 1 |"
     assert tally in text
     assert text.index(RULE) < text.index(tally) < text.index("## 1. A")
@@ -58,7 +59,7 @@ def test_scorecard_says_a_shared_caveat_once_per_chapter(tmp_path):
                                                         Claim("b2", "p", "o", "agrees", "other")], {}, tmp_path)
     results.write_chapter_results("03_c", "3. C", "s", [Claim("c1", "p", "o", "differs", "its own reason")], {},
                                   tmp_path)
-    text = results.render_scorecard(tmp_path)
+    text = scorecard.render_scorecard(tmp_path)
     a = text[text.index("## 1. A"):text.index("## 2. B")]
     assert a.count(CAVEAT) == 1 and a.index(f"*This build*: {CAVEAT}.") < a.index("| profile |")
     assert "| a1 | p | **agrees** — o1 |" in a and "| a3 | p | **within noise** — o3 |" in a
@@ -70,20 +71,20 @@ def test_scorecard_says_a_shared_caveat_once_per_chapter(tmp_path):
 
 
 def test_cli(tmp_path, capsys):
-    assert results.main([str(tmp_path), str(tmp_path / "out.md")]) == 1
+    assert scorecard.main([str(tmp_path), str(tmp_path / "out.md")]) == 1
     assert "execute the chapters first" in capsys.readouterr().err
     results.write_chapter_results("01_a", "1. A", "s", [Claim("c", "p", "o", "agrees")], {}, tmp_path)
-    assert results.main([str(tmp_path), str(tmp_path / "out.md")]) == 0
+    assert scorecard.main([str(tmp_path), str(tmp_path / "out.md")]) == 0
     assert "| c | p | **agrees** — o |" in (tmp_path / "out.md").read_text()
-    assert results.main([str(tmp_path), str(tmp_path / "out.md"), "--edition", str(tmp_path / "none")]) == 0
+    assert scorecard.main([str(tmp_path), str(tmp_path / "out.md"), "--edition", str(tmp_path / "none")]) == 0
     assert "| c | p | **agrees** — o |" in (tmp_path / "out.md").read_text()
     (tmp_path / "broken").mkdir()  # an edition folder without its manifest fails loudly
-    assert results.main([str(tmp_path), str(tmp_path / "out.md"), "--edition", str(tmp_path / "broken")]) == 1
+    assert scorecard.main([str(tmp_path), str(tmp_path / "out.md"), "--edition", str(tmp_path / "broken")]) == 1
     assert "holds no manifest.json" in capsys.readouterr().err
     for usage_error in ([], [str(tmp_path)], [str(tmp_path), "x.md", "--edition"], [str(tmp_path), "x.md", "y"]):
         with pytest.raises(SystemExit) as exit_:
-            results.main(usage_error)
-        assert exit_.value.code == 2 and "usage: python -m lsnb.book.results" in capsys.readouterr().err
+            scorecard.main(usage_error)
+        assert exit_.value.code == 2 and "usage: python -m lsnb.build.scorecard" in capsys.readouterr().err
 
 
 # ----------------------------------------------------------------------------- paper | GPU edition | this build
@@ -123,7 +124,7 @@ def test_scorecard_sets_paper_gpu_edition_and_this_build_side_by_side(tmp_path):
                                                    Claim("edition only", "paper says 3", "gpu 3", "differs")],
                                           GPU_META),
                                  "02_b": ("2. B", [Claim("b claim", "paper b", "gpu b", "agrees")], GPU_META)})
-    text = results.render_scorecard(build, tmp_path / "gpu")
+    text = scorecard.render_scorecard(build, tmp_path / "gpu")
     assert RULE in text
     assert "| claim | paper | GPU edition | this build |" in text
     assert "| verdicts | agrees | differs | within noise | not testable |" in text
@@ -147,7 +148,7 @@ def test_scorecard_sets_paper_gpu_edition_and_this_build_side_by_side(tmp_path):
 
 def test_scorecard_says_when_there_is_no_gpu_edition(tmp_path):
     results.write_chapter_results("01_a", "1. A", "s", [Claim("c", "p", "o", "agrees")], {}, tmp_path, meta=META)
-    text = results.render_scorecard(tmp_path, tmp_path / "no-edition")
+    text = scorecard.render_scorecard(tmp_path, tmp_path / "no-edition")
     assert text.count("none has been made yet") == 1 and "gpu_00_edition" in text  # one line, with its page
     assert "| claim | paper | this build |" in text and "| c | p | **agrees** — o |" in text
     assert "| | this build |" in text and "GPU edition |" not in text  # no column of dashes, nor its tally row
@@ -157,6 +158,6 @@ def test_scorecard_says_when_there_is_no_gpu_edition(tmp_path):
 def test_scorecard_warns_when_the_edition_is_from_other_code(tmp_path):
     results.write_chapter_results("01_a", "1. A", "s", [Claim("c", "p", "o", "agrees")], {}, tmp_path / "b", meta=META)
     hand_made_edition(tmp_path, {"01_a": ("1. A", [Claim("c", "p", "g", "agrees")], GPU_META)}, commit="f" * 40)
-    text = results.render_scorecard(tmp_path / "b", tmp_path / "gpu")
+    text = scorecard.render_scorecard(tmp_path / "b", tmp_path / "gpu")
     assert "```{warning}\nGPU edition: Made from commit ffffffffff, which this checkout does not have" in text
     assert "1 of 1 chapters were made from other code than this build's (01_a)" in text

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from conftest import ROOT, same_weights, tiny_config, weights
-from lsnb.chapters.common import common as chapters
+from lsnb.chapters import common as chapters
 from lsnb.engine import runs, store, train
 
 # A child process that trains the tiny synthetic config of test_train.py (``tiny``) into RUNS.

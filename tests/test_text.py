@@ -8,7 +8,7 @@ import gzip
 import pytest
 import torch
 
-from lsnb.data.images import images as data, text
+from lsnb.data import images as data, text
 from test_corpus import synthetic_sources
 
 

@@ -7,8 +7,8 @@ import torch
 
 from conftest import same_weights, synthetic_dataset, tiny_config, weights
 from lsnb.engine import config, cudagraph, profiles, runs, store, train
-from lsnb.data.images import images as data
-from lsnb.models.vision import vision as models
+from lsnb.data import images as data
+from lsnb.engine import tasks
 
 
 def test_train_then_load_from_store(tiny, tmp_path):
@@ -86,7 +86,7 @@ def test_an_fp16_step_whose_gradients_overflow_is_skipped_and_the_scale_lowered(
     cfg, _ = tiny
     cfg = cfg.with_(model_args=(("hidden", (8, 8)), ("dropout", 0.0)))
     torch.manual_seed(0)
-    model = models.build(cfg, (1, 28, 28), 4)
+    model = tasks.new_model(cfg, (1, 28, 28), 4)
     optimizer = train.make_optimizer(model, cfg)
     x, y = torch.rand(16, 1, 28, 28), torch.randint(0, 4, (16,))
     sums = (torch.zeros(()), torch.zeros(()))
@@ -151,8 +151,8 @@ def test_lr_schedules(schedule, expected):
 
 def test_weight_decay_goes_to_the_groups_the_model_names():
     cfg = profiles.fcn_config("smoke").with_(weight_decay=5e-4)
-    from lsnb.models.vision import vision as models
-    model = models.build(cfg, (1, 28, 28), 10)
+    from lsnb.models import vision as models
+    model = tasks.new_model(cfg, (1, 28, 28), 10)
     decay, rest = train.param_groups(model, cfg.weight_decay)
     assert decay["weight_decay"] == 5e-4 and all(p.ndim == 2 for p in decay["params"])
     assert rest["weight_decay"] == 0 and all(p.ndim == 1 for p in rest["params"])

@@ -2,10 +2,10 @@
 import pytest
 import torch
 
-from lsnb.data.images import images as data, text
-from lsnb.models.vision import decode
+from lsnb.data import images as data, text
+from lsnb.models import decode
 from lsnb.engine import profiles, runs, train
-from lsnb.chapters.common import translation
+from lsnb.chapters import translation
 from lsnb.data.text import BOS, EOS, PAD
 
 V = 24
@@ -119,7 +119,8 @@ def test_translations_refuse_a_run_trained_on_another_corpus(copy_task, tmp_path
 
 
 def test_grid_locates_an_optimum_only_inside_a_fine_enough_grid():
-    from lsnb.chapters.translation import FINE_GRID, grid_locates
+    from lsnb.chapters.translation import FINE_GRID
+    from lsnb.chapters.translation_summary import grid_locates
     assert grid_locates((0.6, 0.8, 1.0, 1.2, 1.4), 1.0, 0.2)
     assert not grid_locates((0.6, 0.8, 1.0, 1.2, 1.4), 1.4, 0.2)        # at the edge: the optimum may lie beyond
     assert not grid_locates((0.7, 1.0, 1.4), 1.0, 0.2)                  # steps of 0.3 and 0.4

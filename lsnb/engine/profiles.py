@@ -12,6 +12,7 @@ a validated :class:`~lsnb.engine.config.TrainConfig`.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 
@@ -122,9 +123,6 @@ class Profile:
     validate_every_epoch: bool = True
 
 
-# The `gpu` profile's CIFAR-10: torchvision's copy (downloaded into $LSNB_DATA), or, on a machine without
-# network, a class-per-folder copy named by LSNB_CIFAR10, e.g. imagefolder:data/cifar10-jpeg (README).
-GPU_CIFAR10 = os.environ.get("LSNB_CIFAR10", "cifar10")
 
 
 PROFILE_TABLE = {
@@ -181,28 +179,19 @@ PROFILE_TABLE = {
                                      ("milestones", (0.8, 0.9)))),),
         sweep_models=("FCN",), validate_every_epoch=False),
     # One H100/H200-class GPU, the GPU edition made chapter group by chapter group (make edition / make gpu-check),
-    # each group within 6 minutes. The paper's networks: AlexNet and ResNet-56 on CIFAR-10 (GPU_CIFAR10), the
+    # each group within 6 minutes. The paper's networks: AlexNet and ResNet-56 on CIFAR-10 (LSNB_CIFAR10), the
     # Hinton et al. FCNs on Fashion-MNIST, ResNet-56 -> AlexNet for Figure 5, a Transformer-base on en_de; 3
     # seeds for every verdict. Regimes, measured on an H200: ResNet-56 with the paper's recipe for 20 epochs is
     # over-confident; a Transformer-base for 8 epochs on en_de reaches BLEU in the teens. Batch-norm decay 0.99:
     # TF's 0.997 would average over ~330 steps, two epochs of the subset.
-    # Minutes per group, ESTIMATED (README: "How long"), from throughputs measured on one H200 (bf16, one
-    # process: ResNet-56 5.6k img/s, AlexNet 21k, FCN ~50k at b128, Transformer-base ~12 s an en_de epoch) and
-    # k processes sharing it at k / (1 + 0.265 (k - 1)) (8 ResNet-56s measured 2.8x), ~10 s per process pool:
-    #   01        12 FCNs x 15 ep x 20k / (50k x 2.8)                                                     ~ 1 min
-    #   02 + 03   ResNet-56 (6 + 3 at alpha 0.05) x 20 ep x 15k / (5.6k x 2.6) 185 s; AlexNet 6 x 12 ep x 15k
-    #             / (21k x 2.6) 20 s; sweep 20 s; pools 50 s; features, fits 40 s                         ~ 5.3 min
-    #   03b       6 Transformers x 6 ep x 12 s / 2.0 216 s; 16 beam searches 48 s; token calibration 20 s   ~ 4.8 min
-    #   04        Hinton (6 x 40 + 9 x 15 ep) x 20k / (50k x 2.0) 75 s; 9 ResNet-56 teachers x 10 ep x 15k /
-    #             (5.6k x 2.8) 86 s; 33 AlexNet students x 8 ep x 15k / (21k x 2.8) 67 s; Figure 6 28 s;
-    #             8 pools 80 s; tables 20 s                                                              ~ 5.9 min
+    # Minutes per group: README, "How long" (estimated from throughputs measured on one H200).
     "gpu": Profile(
         "gpu", "fashion_mnist", seeds=3, epochs=15, n_train=20000, n_val=5000, n_test=None,
         fcn_hidden=1200, student_hidden=800, alphas=(0.0, 0.05, 0.1, 0.2),
         device_note="one H100/H200-class GPU, minutes per chapter",
-        alexnet_dataset=GPU_CIFAR10, alexnet_epochs=12, resnet_dataset=GPU_CIFAR10, resnet_depth=56,
+        alexnet_dataset="cifar10", alexnet_epochs=12, resnet_dataset="cifar10", resnet_depth=56,
         resnet_epochs=20, resnet_bn_decay=0.99, conv_n_train=15000,
-        distill=DistillProfile(snapshots=10, hinton_teacher_epochs=40, teacher_epochs=10, dataset=GPU_CIFAR10,
+        distill=DistillProfile(snapshots=10, hinton_teacher_epochs=40, teacher_epochs=10, dataset="cifar10",
                                teacher_depth=56, student="alexnet", alphas=(0.0, 0.1, 0.3),
                                temperatures=(1.0, 3.0, 8.0), followup_temperatures=(1.0, 2.0, 3.0), followup_seeds=3,
                                mi_examples=600, mi_samples=32, student_epochs=8),
@@ -230,7 +219,17 @@ PROFILE_TABLE = {
 
 
 def get_profile(name: str) -> Profile:
-    return PROFILE_TABLE[check_profile(name)]
+    """The profile ``name``; the `gpu` profile's CIFAR-10 as ``$LSNB_CIFAR10`` names it when this is called."""
+    p = PROFILE_TABLE[check_profile(name)]
+    return with_cifar10(p, os.environ.get("LSNB_CIFAR10", "cifar10")) if p.name == "gpu" else p
+
+
+def with_cifar10(p: Profile, cifar10: str) -> Profile:
+    """``p`` with ``cifar10`` as the CIFAR-10 of its convolutional networks: torchvision's copy ("cifar10",
+    downloaded into $LSNB_DATA), or, on a machine without network, a class-per-folder copy such as
+    ``imagefolder:data/cifar10-jpeg`` (README)."""
+    return dataclasses.replace(p, alexnet_dataset=cifar10, resnet_dataset=cifar10,
+                               distill=dataclasses.replace(p.distill, dataset=cifar10))
 
 
 def fcn_config(profile: str, *, dataset: str | None = None, alpha: float = 0.0, seed: int = 0,
