@@ -77,7 +77,7 @@ def test_the_banner_says_how_the_page_was_made(profile, tmp_path):
 
 
 def test_wall_time_in_words():
-    assert [book.wall_time(s) for s in (4.6, 60, 3725)] == ["5 s", "1 min 00 s", "1 h 02 min"]
+    assert [book.duration_text(s, exact=True) for s in (4.6, 60, 3725)] == ["5 s", "1 min 00 s", "1 h 02 min"]
 
 
 def test_glue_banner_glues_markdown_for_the_book_and_shows_a_summary_elsewhere(monkeypatch, tmp_path):

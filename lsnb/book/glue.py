@@ -177,8 +177,16 @@ SMOKE_WARNING = ("The `smoke` profile trains tiny networks on slices of the data
                  "results.")
 
 
-def wall_time(seconds: float) -> str:
-    """A duration in words: ``"45 s"``, ``"3 min 05 s"``, ``"1 h 02 min"``."""
+def duration_text(seconds: float | None, exact: bool = False) -> str:
+    """A duration in words, in its largest unit: ``"42 s"``, ``"3.4 min"``, ``"1.25 h"`` (``"not recorded"``
+    for None); ``exact``: in whole units, as a chapter's banner gives it: ``"45 s"``, ``"3 min 05 s"``,
+    ``"1 h 02 min"``."""
+    if seconds is None:
+        return "not recorded"
+    if not exact:
+        if seconds < 90:
+            return f"{seconds:.0f} s"
+        return f"{seconds / 60:.1f} min" if seconds < 5400 else f"{seconds / 3600:.2f} h"
     seconds = int(round(seconds))
     if seconds < 60:
         return f"{seconds} s"
@@ -202,7 +210,7 @@ def _run_facts(setup, details: dict | None = None, wall_s: float | None = None) 
     if wall_s is not None:  # the end of the chapter: its training runs are known
         facts.append(("precision", setup.meta().get("precision", "not recorded") if hasattr(setup, "meta")
                       else "not recorded"))
-        facts.append(("wall time", f"{wall_time(wall_s)} to execute this page (training runs found in the "
+        facts.append(("wall time", f"{duration_text(wall_s, exact=True)} to execute this page (training runs found in the "
                                    "run store are loaded, not retrained)"))
     return facts
 

@@ -39,6 +39,10 @@ class Claim:
 VERDICTS = ("agrees", "differs", "within noise", NOT_TESTABLE)
 
 
+# A chapter's ``epochs`` where each network keeps its profile's number (its results' ``meta``, the scorecard).
+PROFILE_SCHEDULE = "each network's profile schedule"
+
+
 def default_results_dir() -> Path:
     """``$LSNB_RESULTS`` or ``./results``."""
     return Path(os.environ.get("LSNB_RESULTS", "results"))

@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..book.glue import duration_text
+from ..engine.machine import cpu_model
 from ..engine.store import atomic_write_bytes, atomic_write_json, read_json
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,15 +56,6 @@ class EditionError(ValueError):
 def chapter_names(root: Path = ROOT) -> list[str]:
     """The chapters, in order: the stems of ``notebooks/NN_slug.md`` (the Makefile's ``CHAPTERS``)."""
     return sorted(p.stem for p in (Path(root) / "notebooks").glob("[0-9][0-9]*_*.md"))
-
-
-def duration_text(seconds: float | None) -> str:
-    """``"42 s"``, ``"3.4 min"``, ``"1.25 h"``; ``"not recorded"`` for None."""
-    if seconds is None:
-        return "not recorded"
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 60:.1f} min" if seconds < 5400 else f"{seconds / 3600:.2f} h"
 
 
 def log_tail(path: Path, lines: int = 40) -> str:
@@ -142,17 +135,11 @@ def environment() -> dict:
     import torch
 
     cuda = torch.cuda.is_available()
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
     return {"gpu": torch.cuda.get_device_name(0) if cuda else None,
             "gpu_count": torch.cuda.device_count() if cuda else 0,
             "torch": torch.__version__, "cuda": torch.version.cuda if cuda else None,
             "cudnn": torch.backends.cudnn.version() if cuda else None,
-            "python": platform.python_version(), "cpu": cpu, "cpu_cores": os.cpu_count(),
+            "python": platform.python_version(), "cpu": cpu_model(), "cpu_cores": os.cpu_count(),
             "platform": platform.platform()}
 
 

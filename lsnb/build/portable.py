@@ -29,6 +29,8 @@ import os
 import platform
 import sys
 
+from ..engine.machine import cpu_flags
+
 PORTABLE_ENV = {
     "CUDA_VISIBLE_DEVICES": "",     # no GPU: kernels and reductions differ there
     "LSNB_PRECISION": "fp32",       # no bf16 autocast (lsnb.engine.train.training_precision)
@@ -49,18 +51,6 @@ def environ(base=None) -> dict:
     env = dict(os.environ if base is None else base)
     env.update(PORTABLE_ENV)
     return env
-
-
-def cpu_flags() -> set:
-    """The CPU's feature flags from ``/proc/cpuinfo`` (empty where there is no such file)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
 
 
 def unsupported_reason() -> str | None:

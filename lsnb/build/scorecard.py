@@ -10,9 +10,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from ..book.results import VERDICTS
+from ..book.results import PROFILE_SCHEDULE, VERDICTS
 from ..data.files import atomic_write_bytes, read_json
-from ..methods.stats import NOT_TESTABLE, RULE
+from ..methods.stats import RULE
 from .editions import (OVERVIEW, ROOT, EditionError, chapter_statuses, duration_text, overall_status, provenance_text,
                        read_edition)
 
@@ -65,7 +65,7 @@ def _meta_rows(sides: list) -> list:
             return "—"
         meta = r.get("meta") or {}
         if meta.get(key) is None:
-            return "each network's profile schedule" if key == "epochs" and "epochs" in meta else "not recorded"
+            return PROFILE_SCHEDULE if key == "epochs" and "epochs" in meta else "not recorded"
         return fmt(meta[key])
     rows = [("profile", lambda r: get(r, "profile")), ("hardware", lambda r: get(r, "hardware")),
             ("precision", lambda r: get(r, "precision")),

@@ -13,15 +13,15 @@ from __future__ import annotations
 import ast
 import difflib
 import os
-import platform
 import time
 from dataclasses import dataclass, field
 
 from ..data.names import check_dataset
 from ..engine import train
+from ..engine.machine import cpu_model
 from ..engine.config import check_alpha, check_positive_int, check_settings
 from ..engine.profiles import Profile, get_profile
-from ..book.results import default_results_dir
+from ..book.results import PROFILE_SCHEDULE, default_results_dir
 from ..engine.store import default_runs_dir, writable_dir
 
 
@@ -49,7 +49,7 @@ class ChapterSetup:
                 "precision": precision_text(train.precisions_used())}
 
     def describe(self) -> str:
-        epochs = "each network's profile schedule" if self.epochs is None else self.epochs
+        epochs = PROFILE_SCHEDULE if self.epochs is None else self.epochs
         return (f"profile={self.profile.name!r} ({self.profile.device_note}), dataset={self.dataset!r}, "
                 f"alpha={self.alpha}, seeds={list(self.seeds)}, epochs={epochs}")
 
@@ -132,7 +132,7 @@ def hardware() -> str:
     if device.type == "cuda":
         where = f"GPU {torch.cuda.get_device_name(device)}, CUDA {torch.version.cuda}"
     else:
-        where = f"CPU {_cpu_model()}, {os.cpu_count()} cores"
+        where = f"CPU {cpu_model()}, {os.cpu_count()} cores"
     return f"{where}, torch {torch.__version__.split('+')[0]}"
 
 
@@ -145,17 +145,6 @@ def precision_text(counts: dict) -> str:
         return f"{name} (all {n} training runs)" if n > 1 else f"{name} (its one training run)"
     return ", ".join(f"{name} for {n} run{'s' if n > 1 else ''}"
                      for name, n in sorted(counts.items(), key=lambda kv: -kv[1]))
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def check_n_bins(n_bins) -> int:

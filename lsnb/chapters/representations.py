@@ -189,26 +189,28 @@ def geometry_rows(runs: dict, n: int = N_EXAMPLES) -> list:
 
 # A finished run's projections and numbers are kept in its folder (lsnb.engine.runs.derived): a warm rebuild of
 # chapter 2 reads them instead of passing thousands of images through every network again. The names say
-# what the numbers depend on; _VERSION changes when the method does.
-_VERSION = 2
+# what the numbers depend on; GEOMETRY_VERSION changes when the method does.
+GEOMETRY_VERSION = 2
 
 
 def _key(split_name: str, n: int, classes) -> str:
-    return f"{split_name}_n{n}_c{'-'.join(str(int(c)) for c in classes)}_v{_VERSION}"
+    return f"{split_name}_n{n}_c{'-'.join(str(int(c)) for c in classes)}"
 
 
 def _projection(run, split_name: str, split, n: int, classes) -> Projection:
     def compute():
         p = project_classes(*penultimate(run, split, n), run.model.head, classes)
         return {"points": p.points.tolist(), "labels": p.labels.tolist(), "templates": p.templates.tolist()}
-    blob = derived(run, "geometry", "projection_" + _key(split_name, n, classes), compute)
+    blob = derived(run, "geometry", "projection_" + _key(split_name, n, classes), compute,
+                   version=GEOMETRY_VERSION)
     return Projection(torch.tensor(blob["points"]), torch.tensor(blob["labels"]), torch.tensor(blob["templates"]),
                       tuple(int(c) for c in classes))
 
 
 def _numbers(run, split_name: str, split, n: int, classes) -> dict:
     return derived(run, "geometry", "numbers_" + _key(split_name, n, classes),
-                   lambda: geometry_numbers(*penultimate(run, split, n), run.model.head, classes))
+                   lambda: geometry_numbers(*penultimate(run, split, n), run.model.head, classes),
+                   version=GEOMETRY_VERSION)
 
 
 def geometry_table(rows: list) -> list:

@@ -122,13 +122,15 @@ def split_logits(run: Run, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     return logits, data_split.y
 
 
-def derived(run: Run, folder: str, name: str, compute):
+def derived(run: Run, folder: str, name: str, compute, version: int | None = None):
     """JSON numbers derived from a finished run, computed once and kept in its folder (``<folder>/<name>.json``).
 
     Like the logits (:func:`split_logits`): a warm rebuild of the book reads what a chapter
     measured on a network instead of measuring it again. ``name`` must say everything the
-    numbers depend on besides the run (split, examples, classes, the method's version).
+    numbers depend on besides the run (split, examples, classes); ``version``, the method's, is appended to it
+    (``<name>_v<version>``): a new version is computed afresh beside the old one's file.
     """
+    name = name if version is None else f"{name}_v{version}"
     path = run.path / folder / f"{name}.json"
     if path.exists():
         try:

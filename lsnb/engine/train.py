@@ -38,6 +38,7 @@ from . import cudagraph, runs, tasks, teachers
 from ..methods import metrics
 from ..methods.distillation import distillation_loss
 from .config import TrainConfig, precision_setting
+from .machine import cpu_flags
 from ..data.images import Split
 from ..methods.losses import IGNORE_INDEX, label_smoothing_loss
 from .runs import Run, default_device, evaluate, predict, split_logits
@@ -83,10 +84,7 @@ def lr_factor(config: TrainConfig, step: int, total_steps: int) -> float:
 
 def cpu_has_native_bf16() -> bool:
     """True on CPUs with bf16 matrix units (Intel AMX, AVX512-BF16), where oneDNN runs bf16 matmuls fast."""
-    try:
-        return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
-    except AttributeError:  # an older torch without these probes
-        return False
+    return bool({"amx_tile", "avx512_bf16"} & cpu_flags())
 
 
 def training_precision(device: torch.device) -> str:
