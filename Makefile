@@ -16,7 +16,7 @@ export PYTHONHASHSEED := 0
 help:
 	@echo "make book [PROFILE=smoke|cpu|gpu|paper]   execute every chapter and build the HTML book"
 	@echo "                                     (PROFILE=gpu also writes the GPU edition, book/editions/gpu/)"
-	@echo "make test                             unit tests, golden notebooks (nbval), strict book build"
+	@echo "make test                             import layers (lint-imports), unit tests, golden notebooks (nbval), strict book build"
 	@echo "make golden                           re-execute the golden notebooks on the smoke profile"
 	@echo "make pair                             re-sync notebooks/*.ipynb from their .md sources"
 	@echo "make benchmark                        training throughput: lsnb engine vs DataLoader vs bare loop"
@@ -82,7 +82,9 @@ OUT ?= gpu-check-out
 gpu-check:
 	$(GPU_PY) -m lsnb.build.gpucheck $(EDITION_CHAPTERS) --out $(OUT) --edition $(EDITION) --wheels $(WHEELS) $(if $(filter 1,$(DRY)),--dry,)
 
+# lint-imports: the package's layers (pyproject.toml's contracts) before the tests.
 test: data
+	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/pytest
 
 # The golden notebooks: every chapter executed on the smoke profile, outputs kept for nbval, in the

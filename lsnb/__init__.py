@@ -1,14 +1,11 @@
 """lsnb: the helper package of the book "When Does Label Smoothing Help?" reproduced.
 
-One module per job: :mod:`~lsnb.config` (the validated, hashable experiment config),
-:mod:`~lsnb.profiles` (smoke/cpu/gpu/paper and their recipes), :mod:`~lsnb.chapters` (a
-chapter's parameters and grids), :mod:`~lsnb.grid`, :mod:`~lsnb.cudagraph` and
-:mod:`~lsnb.batched` (many configs at once; the CUDA-graph step), :mod:`~lsnb.data` (in-memory image datasets, batched
-augmentation), :mod:`~lsnb.corpus` and :mod:`~lsnb.text` (the translation corpora),
-:mod:`~lsnb.models`, :mod:`~lsnb.transformer`, :mod:`~lsnb.losses`,
-:mod:`~lsnb.train` (the one training loop), :mod:`~lsnb.store` (the run store),
-:mod:`~lsnb.metrics`, :mod:`~lsnb.stats` (the one verdict rule), :mod:`~lsnb.plots`,
-:mod:`~lsnb.results` (headline numbers and the scorecard), :mod:`~lsnb.editions` (the GPU
-edition).
+Its folders are its layers, highest first; a module imports only from its own layer and those below it
+(the import-linter contract in ``pyproject.toml``): :mod:`lsnb.build` (executing the chapters, the GPU
+edition, the scorecard), :mod:`lsnb.chapters` (one module per notebook: its runs, tables and claims),
+:mod:`lsnb.book` (glue, tables, plots, results files), :mod:`lsnb.engine` (configs, profiles, the run
+store, the one training loop), :mod:`lsnb.models` (the networks), :mod:`lsnb.data` (datasets and corpora)
+and :mod:`lsnb.methods` (the paper's methods as functions of logits and features). README, "Layout",
+has one line per module.
 """
 __version__ = "0.1.0"

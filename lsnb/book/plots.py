@@ -105,7 +105,7 @@ def projection_row(axes, projections, titles, class_names, markers=("o", "s", "^
 
 def projection_heading(rows, r: int) -> str:
     """The heading of row ``r`` of Figure 1: the network, its dataset and the three classes. A network
-    that comes back for a second triple (:func:`lsnb.methods.geometry.figure1_rows` gives the last one two
+    that comes back for a second triple (:func:`lsnb.chapters.representations.figure1_rows` gives the last one two
     similar classes and a third) says so, so no two rows read alike."""
     row = rows[r]
     network = row.title.replace("\n", " on ")
@@ -114,7 +114,7 @@ def projection_heading(rows, r: int) -> str:
 
 
 def projection_figure(rows):
-    """The paper's Figure 1 from :func:`lsnb.methods.geometry.figure1_rows`: one row per network and class
+    """The paper's Figure 1 from :func:`lsnb.chapters.representations.figure1_rows`: one row per network and class
     triple, four columns: train / validation without label smoothing, train / validation with it.
 
     Each row is a sub-figure with its own heading (network, dataset, classes) and its legend

@@ -7,7 +7,7 @@ PNG, anything large dropped), their results files and ``manifest.json`` -- GPU, 
 CUDA versions, git commit, date, wall time per chapter -- in ``book/editions/gpu/``, which
 is committed. Every build, on any machine and profile, renders the committed edition as a
 part of its own (:func:`stage_edition`: an overview page and the edition's chapters beside
-the freshly executed ones), and the scorecard (:func:`lsnb.book.results.render_scorecard`) sets
+the freshly executed ones), and the scorecard (:func:`lsnb.build.scorecard.render_scorecard`) sets
 its verdicts beside the build's. A page of an edition made from other code than the build's
 says so (:func:`edition_status`).
 

@@ -25,7 +25,7 @@ from .paper import LS_TS_MARGIN, memorised, parts_text, setting
 def calibration_runs(setup: ChapterSetup, table2: Table2Runs, dataset: str | None = None, runs_dir=None) -> dict:
     """Chapter 3's runs, ``{model: runs}``: Table 2's, plus label smoothing at the profile's
     ``calibration_alphas`` on every seed for its ``calibration_models``, so that alpha is chosen on
-    validation as temperature scaling's T is fitted there (:func:`lsnb.methods.calibration.table3`)."""
+    validation as temperature scaling's T is fitted there (:func:`lsnb.chapters.calibration.table3`)."""
     extra = tuple(a for a in setup.profile.calibration_alphas if a not in table2.alphas)
     out = {}
     for model, rs in table2.table2.items():
@@ -218,10 +218,10 @@ def summarise_table3(numbers: dict) -> Table3Summary:
 
 def calibration_claims(setup, summary, runs: dict, train_accuracy: dict | None) -> list:
     """Chapter 3 (sec. 3): the regime (over-confident hard-target networks) and Table 3's argument
-    (``summary``: :class:`lsnb.methods.calibration.Table3Summary` of the models ``runs``, ``{name: runs}``;
+    (``summary``: :class:`lsnb.chapters.calibration.Table3Summary` of the models ``runs``, ``{name: runs}``;
     ``train_accuracy``: ``{name: [the hard-target runs' last-epoch training accuracy, %]}`` where the
     profile trains them to memorise a subset, None where they keep the paper's recipe,
-    :meth:`lsnb.chapters.common.Table2Runs.regime_accuracy`).
+    :meth:`lsnb.chapters.representations.Table2Runs.regime_accuracy`).
 
     "Over-confident" is tested on the networks that memorised their training set (where the profile
     means them to); temperature scaling and label smoothing (its alpha chosen on validation, as T is

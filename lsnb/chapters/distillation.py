@@ -166,7 +166,7 @@ def hinton_premises(hinton) -> dict:
 
 
 def hinton_claims(setup, hinton, dataset: str) -> list:
-    """The Hinton et al. experiment (sec. 4; ``hinton``: :class:`lsnb.methods.distillation.HintonSummary`, on ``dataset``):
+    """The Hinton et al. experiment (sec. 4; ``hinton``: :class:`lsnb.chapters.distillation_tables.HintonSummary`, on ``dataset``):
     the setting (the teacher ahead, distillation working), the LS teacher's accuracy, and the paper's claim
     about its student, premised on the setting and on teachers of matched accuracy."""
     e = hinton.named
@@ -204,7 +204,7 @@ def figure5_premises(figure5) -> dict:
 
 
 def figure5_claims(setup, figure5, dataset: str) -> list:
-    """Figure 5 (``figure5``: :class:`lsnb.methods.distillation.Figure5Summary`, on ``dataset``): the setting and the
+    """Figure 5 (``figure5``: :class:`lsnb.chapters.distillation_tables.Figure5Summary`, on ``dataset``): the setting and the
     paper's two claims about the curves, premised on it (:func:`figure5_premises`)."""
     note = setting(setup, dataset, "cifar10")
     b2, b3, b4 = figure5.best2, figure5.best3, figure5.best4
@@ -232,7 +232,7 @@ def figure5_claims(setup, figure5, dataset: str) -> list:
 
 
 def followup_claims(setup, followup, figure5, dataset: str) -> list:
-    """Chandrasegaran et al. (2022) at small scale (``followup``: :class:`lsnb.methods.distillation.FollowupSummary`),
+    """Chandrasegaran et al. (2022) at small scale (``followup``: :class:`lsnb.chapters.distillation_tables.FollowupSummary`),
     one claim per temperature: the LS teacher's student better at the first T (1), worse at every
     larger one; premised as Figure 5's claims are (:func:`figure5_premises`: its teacher ahead of the
     student trained alone, and distillation from it working)."""

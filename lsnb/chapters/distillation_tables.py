@@ -18,7 +18,7 @@ from ..methods.stats import Comparison, compare
 @dataclass(frozen=True)
 class HintonSummary:
     """The Hinton et al. experiment (sec. 4): test errors (%) per seed of its five networks, keyed by
-    the names of :func:`lsnb.chapters.common.hinton_runs`, and the differences the paper's claims are about
+    the names of :func:`lsnb.chapters.distillation.hinton_runs`, and the differences the paper's claims are about
     (:func:`lsnb.methods.stats.compare`, signed so that > 0 is what the paper found)."""
 
     errors: dict
@@ -89,7 +89,7 @@ def hinton_rows(runs: dict) -> list:
 
 
 def hinton_summary(runs: dict) -> HintonSummary:
-    """:class:`HintonSummary` of :func:`lsnb.chapters.common.hinton_runs`' networks."""
+    """:class:`HintonSummary` of :func:`lsnb.chapters.distillation.hinton_runs`' networks."""
     return HintonSummary({name: [100 * (1 - r.metrics["test_accuracy"]) for r in rs] for name, rs in runs.items()})
 
 
@@ -100,7 +100,7 @@ def teacher_gamma(teacher, temperature: float = 1.0) -> float:
 
 
 def figure5_rows(curves: dict, teachers: dict) -> list:
-    """Figure 5's points from :func:`lsnb.chapters.common.figure5_runs`: curve, knob (alpha or T), seed, gamma,
+    """Figure 5's points from :func:`lsnb.chapters.distillation.figure5_runs`: curve, knob (alpha or T), seed, gamma,
     test accuracy (%).
 
     gamma is the knob alpha where the targets are label-smoothed (curves (1) and (2)); for
@@ -231,7 +231,7 @@ def _negated(c: Comparison) -> Comparison:
 def followup_table(rows: list, summary: FollowupSummary) -> list:
     """The follow-up as a table: per temperature, both students' accuracy (mean ± sd over seeds), the
     difference with its 95 % interval, and Chandrasegaran et al.'s finding at that T (helps at T = 1, hurts
-    above). The verdicts are the claims' (:func:`lsnb.chapters.paper.followup_claims`), premised on the setting."""
+    above). The verdicts are the claims' (:func:`lsnb.chapters.distillation.followup_claims`), premised on the setting."""
     out = []
     for i, (T, c) in enumerate(summary.gaps.items()):
         acc = {a: [r["student accuracy (%)"] for r in rows if r["T"] == T and r["teacher alpha"] == a]
@@ -244,7 +244,7 @@ def followup_table(rows: list, summary: FollowupSummary) -> list:
 
 
 def followup_summary(rows: list, alphas, temperatures) -> FollowupSummary:
-    """:class:`FollowupSummary` of :func:`lsnb.chapters.common.followup_rows` (the teachers' ``alphas``: 0 and
+    """:class:`FollowupSummary` of :func:`lsnb.chapters.distillation.followup_rows` (the teachers' ``alphas``: 0 and
     the label smoothing compared with it, the largest)."""
     ls, hard = max(alphas), 0.0
 

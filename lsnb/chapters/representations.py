@@ -263,9 +263,9 @@ GEOMETRY_CLAIMS = (
 
 
 def representation_claims(setup, table2, comparisons: dict) -> list:
-    """Chapter 2 (sec. 2): Table 2's accuracies (``table2``: :class:`lsnb.chapters.common.Table2Runs`; the FCN's
+    """Chapter 2 (sec. 2): Table 2's accuracies (``table2``: :class:`lsnb.chapters.representations.Table2Runs`; the FCN's
     row is chapter 1's claim, not counted twice) and what Figure 1 shows (``comparisons``:
-    :func:`lsnb.methods.geometry.alpha_comparisons`)."""
+    :func:`lsnb.chapters.representations.alpha_comparisons`)."""
     claims = []
     for name, rs in table2.table2.items():
         if name not in PAPER_TABLE2:

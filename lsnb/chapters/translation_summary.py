@@ -171,7 +171,7 @@ def translation_premises(summary) -> dict:
 
 def translation_claims(setup, summary, dataset: str, n_train: int) -> list:
     """Chapter 3b (sec. 3, Figures 3 and 4, Table 3's EN-DE row): ``summary`` is
-    :class:`lsnb.chapters.translation.TranslationSummary`, of models trained on ``n_train`` pairs of ``dataset``."""
+    :class:`lsnb.chapters.translation_summary.TranslationSummary`, of models trained on ``n_train`` pairs of ``dataset``."""
     s = summary
     p = translation_premises(s)
     note = f"{setup.profile.name} profile: {dataset}, {n_train:,} training pairs, small Transformer"

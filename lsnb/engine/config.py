@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from ..data.names import check_dataset
 
-# The book's networks by name, with the task each one does (lsnb.engine.tasks); the classes are lsnb.models.vision.ARCHITECTURES.
+# The book's networks by name, with the task each one does (lsnb.engine.tasks); the classes are lsnb.models.registry.ARCHITECTURES.
 MODELS = {"fcn": "image", "alexnet": "image", "resnet": "image", "transformer": "translation"}
 AUGMENTATIONS = ("none", "shift2", "cifar", "alexnet", "tokens")
 SCHEDULES = ("constant", "piecewise", "linear")

@@ -1,6 +1,6 @@
 """The run store: ``runs/<config-hash>/`` holds one trained model per config.
 
-* ``config.json``   -- the full :class:`~lsnb.engine.profiles.TrainConfig` (its hash is the folder name);
+* ``config.json``   -- the full :class:`~lsnb.engine.config.TrainConfig` (its hash is the folder name);
 * ``checkpoint.pt`` -- model, optimiser and RNG states after the last finished epoch;
 * ``history.json``  -- per-epoch training curves;
 * ``logits_test.pt`` (and ``logits_val.pt`` once asked for) -- float32 logits for the evaluation chapters;

@@ -1,6 +1,6 @@
 """The one training loop of the book, with the run store around it.
 
-:func:`train` takes a :class:`~lsnb.engine.profiles.TrainConfig` and returns a trained
+:func:`train` takes a :class:`~lsnb.engine.config.TrainConfig` and returns a trained
 :class:`Run`. A finished run is loaded from the store instead of trained again; an
 interrupted run resumes from the checkpoint of its last finished epoch and, on CPU,
 ends with exactly the weights an uninterrupted run would have (the data order,
@@ -131,7 +131,7 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, config: Train
 
     The loss is label smoothing's cross-entropy (eq. (1)), or for a student (``config.teacher``) the
     distillation loss against ``teacher_logits`` -- or against ``teacher(x)`` when the teacher scores each
-    augmented batch (:func:`lsnb.methods.distillation.teacher_mode`). Then backward, gradient clipping at
+    augmented batch (:func:`lsnb.engine.teachers.teacher_mode`). Then backward, gradient clipping at
     ``config.grad_clip``, and the optimiser's step. ``graph_safe`` is the form :mod:`lsnb.engine.cudagraph`
     captures: autocast without its cast cache, and no masking of ignored labels (a boolean mask has a
     data-dependent shape; image labels have none to ignore, so the loss is the same number). With
