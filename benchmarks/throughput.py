@@ -25,7 +25,7 @@ precision of the rest.
 
 Models: ``fcn`` 784-1200-1200-10 with dropout and +/-2 px shifts, batch 512 (Fashion-MNIST);
 ``alexnet`` the TF-tutorial AlexNet on 24 px crops, batch 128, and ``resnet`` ResNet-56 v2,
-batch 128 (CIFAR-10), as in issue 14's table. A dataset that is not on disk is replaced by
+batch 128 (CIFAR-10). A dataset that is not on disk is replaced by
 random images of its shape (``--data synthetic`` forces it; nothing is downloaded): the
 speed does not depend on the pixels.
 

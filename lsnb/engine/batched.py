@@ -1,4 +1,4 @@
-"""Several configs of one architecture trained as one batched model (issue 14).
+"""Several configs of one architecture trained as one batched model.
 
 One small network leaves a GPU mostly idle, and separate processes only time-slice it
 (measured on an H200: eight ResNet-56 processes 15.5k img/s together). Here N configs
@@ -41,7 +41,7 @@ convolutions on CUDA (:func:`batched_precision`; ``metrics.json`` says which), n
 single loop's bf16 autocast: autocast does not reach every operation under ``vmap`` (on a
 CPU, ``F.linear`` with batched weights stays float32 under bf16 autocast while a batched
 ``mm`` does not), and on an H200 the batched batch-norm failed under it ("Expected
-running_mean to have type BFloat16 but got Float", issue 14); float32 with TF32 worked there.
+running_mean to have type BFloat16 but got Float"); float32 with TF32 worked there.
 On CUDA the batched step is captured as a CUDA graph like the single one
 (:mod:`lsnb.engine.cudagraph`); channels-last is not used (the inputs are 5-d). A member that
 diverges stops the group; the others keep their checkpoints.

@@ -1,4 +1,4 @@
-"""The training step as one captured CUDA graph, replayed once per batch (issue 14).
+"""The training step as one captured CUDA graph, replayed once per batch.
 
 On a GPU, the book's small networks are launch-bound: ResNet-56 at batch 128 issues
 about a thousand small kernels per step, and the GPU waits for Python to launch
@@ -54,14 +54,13 @@ bit-identical re-runs (as for the eager CUDA loop: some CUDA backward kernels ad
 atomics), nor a bit-exact resume on a GPU. On the CPU nothing changes: the graph path is
 never taken there, and the CPU loop stays deterministic with a bit-exact resume.
 
-**What was tried** (measured on an H200, issue 14): drawing the augmentation's random
+**What was tried** (measured on an H200): drawing the augmentation's random
 numbers on the GPU and keeping the batch indices there changed nothing (6,275 vs 6,285
 img/s, the step is launch-bound); ``torch.compile(mode="max-autotune-no-cudagraphs")``
 ran at 4.7k img/s, slower than eager; ``torch.compile(mode="reduce-overhead")`` failed
 ("accessing tensor output of CUDAGraphs that has been overwritten by a subsequent run").
-The bare step captured by hand, as here, ran 3.0x eager. The engine's own speed with this
-module has not been measured yet (no GPU was lent while it was written); the benchmark
-``benchmarks/throughput.py`` measures it where there is one.
+The bare step captured by hand, as here, ran 3.0x eager; ``benchmarks/throughput.py`` measures
+the engine's own speed with this module on the GPU it runs on.
 """
 from __future__ import annotations
 

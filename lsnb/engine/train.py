@@ -13,7 +13,7 @@ configuration; chapters never write their own loop.
 One step (:func:`train_step`) makes no host round-trip: the epoch's loss and accuracy
 are summed on the device and read once per epoch. On a CUDA device the step of an image
 model is captured once per run as a CUDA graph and replayed (:mod:`lsnb.engine.cudagraph`;
-``LSNB_CUDA_GRAPH=0`` keeps it eager); on a CPU the loop runs it eagerly, as it always did.
+``LSNB_CUDA_GRAPH=0`` keeps it eager); on a CPU the loop runs it eagerly, which keeps its resume bit-exact.
 """
 from __future__ import annotations
 
@@ -251,7 +251,7 @@ def _load_finished(run_dir: RunDir, device: torch.device) -> Run:
     """A finished run from the store, after checking that its files belong together.
 
     The checkpoint must hold the model after the last epoch: a process that trained the
-    same config without the lock (or an older lsnb) could have replaced it with an
+    same config without the lock (or another version of lsnb) could have replaced it with an
     earlier epoch's, and that model must not pass for the finished one.
     """
     config = run_dir.config
