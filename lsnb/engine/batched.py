@@ -6,6 +6,9 @@ that differ only in ``seed`` and ``alpha`` (:func:`group_key`) train as one mode
 weights are stacked (``torch.func.stack_module_state``) and the network is applied to all
 of them at once (``torch.func.vmap`` over ``torch.func.functional_call``), which turns N
 small convolutions into one grouped one and N small matrix products into one batched one.
+It is the single loop run over N members: each member resumes, records its epochs, keeps its
+checkpoint and finishes through the same functions as a run of :func:`lsnb.engine.train.train`
+(:mod:`lsnb.engine.loop`); only the step is batched.
 
 What each member keeps, so that it is the run its config names:
 
@@ -58,13 +61,13 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from . import cudagraph, runs, tasks
+from . import cudagraph, loop, runs, tasks
 from . import train as train_mod
 from .config import TrainConfig, precision_setting
 from ..data.images import Split
 from ..methods.losses import label_smoothing_loss
 from .runs import Run, default_device
-from .store import RunDir, load_checkpoint
+from .store import RunDir
 
 STORE = "batched"
 
@@ -162,7 +165,7 @@ def train_group(configs, *, runs_dir: Path | str, device=None, progress: bool | 
 
 def _train(dirs: list, ds, device: torch.device, progress, on_epoch_end) -> None:
     """The batched loop, run while holding every member's lock (the single loop's, per member)."""
-    states = [load_checkpoint(d.checkpoint, map_location=device) if d.checkpoint.exists() else None for d in dirs]
+    states = [loop.checkpoint(d, device) for d in dirs]
     epochs = {s["epoch"] if s else 0 for s in states}
     if len(epochs) > 1:
         return  # killed between two members' checkpoints: train_group finishes them one by one
@@ -177,13 +180,9 @@ def _train(dirs: list, ds, device: torch.device, progress, on_epoch_end) -> None
         members.append(tasks.new_model(c, ds.shape, ds.num_classes).to(device))
     member_opts = [train_mod.make_optimizer(m, c) for m, c in zip(members, cfgs)]  # they hold the checkpoints
     gens = [train_mod.data_generator(c) for c in cfgs]
-    histories = [list(s["history"]) if s else [] for s in states]
-    if start_epoch:
-        for m, o, g, s in zip(members, member_opts, gens, states):
-            m.load_state_dict(s["model"])
-            o.load_state_dict(s["optimizer"])
-            g.set_state(s["data_rng"])
-        train_mod._set_rng_state(states[0]["rng"], device)
+    histories = [loop.resume(s, m, o, g)[0] for s, m, o, g in zip(states, members, member_opts, gens)]
+    if start_epoch:  # the group's one global random state (dropout), as each member kept it
+        loop.set_rng_state(states[0]["rng"], device)
 
     params, buffers = stack_module_state(members)
     optimizer = train_mod.make_optimizer(members[0], c0, params)
@@ -217,9 +216,7 @@ def _train(dirs: list, ds, device: torch.device, progress, on_epoch_end) -> None
     task = tasks.of(c0)
     split = Split(ds.train.x.to(device), ds.train.y.to(device))
     n_labels = len(split)
-    bar = train_mod.tqdm(total=total, initial=start_epoch * steps_per_epoch, unit="step", mininterval=5.0,
-                         disable=not (train_mod.progress_enabled() if progress is None else progress), leave=False,
-                         desc=f"{n} x {c0.model} {c0.dataset} batched")
+    bar = loop.progress_bar(total, start_epoch * steps_per_epoch, f"{n} x {c0.model} {c0.dataset} batched", progress)
     for epoch in range(start_epoch, c0.epochs):
         base.train()
         t0 = time.perf_counter()
@@ -240,8 +237,8 @@ def _train(dirs: list, ds, device: torch.device, progress, on_epoch_end) -> None
         records, diverged = [], []
         for i, (d, m) in enumerate(zip(dirs, members)):
             try:
-                records.append(train_mod.epoch_record(d.config, epoch, losses[i] / n_labels, corrects[i] / n_labels,
-                                                      lr, seconds, m, ds, d))
+                records.append(loop.epoch_record(d.config, epoch, losses[i] / n_labels, corrects[i] / n_labels,
+                                                 lr, seconds, m, ds, d))
             except FloatingPointError as exc:
                 records.append(None)
                 diverged.append(exc)
@@ -249,18 +246,16 @@ def _train(dirs: list, ds, device: torch.device, progress, on_epoch_end) -> None
             if r is not None:
                 histories[i].append(r)
                 _momentum_into_member(optimizer, params, m, o, i)
-                train_mod.save_state(d, m, o, scheduler, g, device, histories[i], ds)
+                loop.save_state(d, m, o, scheduler, g, device, histories[i], ds)
         if diverged:
             bar.close()
             raise diverged[0]
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, records)
     bar.close()
-    extra = {"batched": n}
-    if graph is not None or device.type == "cuda":
-        extra["step"] = "cuda graph" if graph is not None and graph.replays else f"eager ({graph_off or 'no capture'})"
+    extra = {"batched": n, **loop.step_kind(graph, graph_off, device)}
     for d, m, h in zip(dirs, members, histories):
-        train_mod.finish(d, m, ds, h, device, precision, extra)
+        loop.finish(d, m, ds, h, device, precision, extra)
 
 
 def _unstack(params: dict, buffers: dict, members: list) -> None:

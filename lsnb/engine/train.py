@@ -14,42 +14,28 @@ One step (:func:`train_step`) makes no host round-trip: the epoch's loss and acc
 are summed on the device and read once per epoch. On a CUDA device the step of an image
 model is captured once per run as a CUDA graph and replayed (:mod:`lsnb.engine.cudagraph`;
 ``LSNB_CUDA_GRAPH=0`` keeps it eager); on a CPU the loop runs it eagerly, which keeps its resume bit-exact.
+What the loop does around its steps -- resume, progress, the epoch's record and checkpoint, the finished
+run's files -- is :mod:`lsnb.engine.loop`, which the batched loop (:mod:`lsnb.engine.batched`) calls too.
 """
 from __future__ import annotations
 
 import collections
-
 import functools
 import math
-import os
 import time
 from pathlib import Path
 
 import torch
 from torch import nn
 
-try:  # a widget progress bar in notebooks that can show one (Colab, Kaggle), text otherwise
-    import ipywidgets  # noqa: F401
-    from tqdm.auto import tqdm
-except ImportError:
-    from tqdm import tqdm
-
-from . import cudagraph, runs, tasks, teachers
-from ..methods import metrics
+from . import cudagraph, loop, runs, tasks, teachers
 from ..methods.distillation import distillation_loss
 from .config import TrainConfig, precision_setting
 from .machine import cpu_flags
 from ..data.images import Split
 from ..methods.losses import IGNORE_INDEX, label_smoothing_loss
-from .runs import Run, default_device, evaluate, predict, split_logits
-from .store import (CorruptRunFile, RunDir, atomic_write_json, default_runs_dir, load_checkpoint,
-                    logits_path, read_json, save_checkpoint)
-
-
-def progress_enabled() -> bool:
-    """Progress bars on, unless ``LSNB_PROGRESS=0`` (golden notebooks, whose outputs must not change)."""
-    return os.environ.get("LSNB_PROGRESS", "1") != "0"
-
+from .runs import Run, default_device, split_logits
+from .store import CorruptRunFile, RunDir, default_runs_dir, load_checkpoint, read_json
 
 def param_groups(model: nn.Module, weight_decay: float, params: dict | None = None) -> list:
     """Two groups: parameters the model says take L2 decay (``model.decays(name)``), and the rest.
@@ -94,7 +80,7 @@ def training_precision(device: torch.device) -> str:
     6.0); else ``"fp32"``.
 
     ``LSNB_PRECISION=fp32`` forces full precision, ``fp16`` the fp16 path anywhere. The choice depends
-    on the hardware, so it is recorded in each run's ``metrics.json``. Evaluation (:func:`predict`)
+    on the hardware, so it is recorded in each run's ``metrics.json``. Evaluation (:func:`lsnb.engine.runs.predict`)
     always runs in float32.
     """
     setting = precision_setting()
@@ -165,19 +151,6 @@ def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, config: Train
         scaler.update()
     sums[0].add_(loss.detach() * _labels_count(y))
     sums[1].add_((logits.detach().argmax(-1) == y).sum())
-
-
-def _rng_state(device):
-    state = {"cpu": torch.get_rng_state()}
-    if device.type == "cuda":
-        state["cuda"] = torch.cuda.get_rng_state(device)
-    return state
-
-
-def _set_rng_state(state, device):
-    torch.set_rng_state(state["cpu"])
-    if device.type == "cuda" and "cuda" in state:
-        torch.cuda.set_rng_state(state["cuda"], device)
 
 
 def snapshot_steps(config: TrainConfig, total_steps: int) -> list:
@@ -278,8 +251,10 @@ def build_model(config: TrainConfig, ds, device: torch.device) -> tuple[nn.Modul
     return (model.to(memory_format=torch.channels_last) if channels_last else model), channels_last
 
 
+
 def _train(config, run_dir, ds, device, teacher, teacher_mode, teacher_logits, progress, on_epoch_end) -> Run:
-    """The loop itself, run while holding the run's lock."""
+    """The loop itself, run while holding the run's lock; :mod:`lsnb.engine.loop` does what it does around the
+    steps, as it does for the batched loop's members."""
     run_dir.prepare()
     model, channels_last = build_model(config, ds, device)
     optimizer = make_optimizer(model, config)
@@ -287,18 +262,10 @@ def _train(config, run_dir, ds, device, teacher, teacher_mode, teacher_logits, p
     total = steps_per_epoch * config.epochs
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(config, s, total))
     gen = data_generator(config)
-    history, start_epoch = [], 0
-    if run_dir.checkpoint.exists():
-        state = load_checkpoint(run_dir.checkpoint, map_location=device)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        gen.set_state(state["data_rng"])
-        _set_rng_state(state["rng"], device)
-        history, start_epoch = state["history"], state["epoch"]
-        scaler_state, resumed_precision = state.get("scaler"), state.get("precision")
-    else:
-        scaler_state, resumed_precision = None, None
+    state = loop.checkpoint(run_dir, device)
+    history, start_epoch = loop.resume(state, model, optimizer, gen, scheduler)
+    if state is not None:
+        loop.set_rng_state(state["rng"], device)
 
     task = tasks.of(config)
     train_split = Split(ds.train.x.to(device), ds.train.y.to(device))
@@ -306,19 +273,19 @@ def _train(config, run_dir, ds, device, teacher, teacher_mode, teacher_logits, p
     keep_at = set(snapshot_steps(config, total))
     # a run resumed elsewhere (fp16 on a T4, then an A100) goes on in the precision it started in: one run, one
     # precision, and its scaler's state is used
-    precision = resumed_precision or training_precision(device)
+    resumed = state or {}
+    precision = resumed.get("precision") or training_precision(device)
     scaler = grad_scaler(precision, device)
-    if scaler is not None and scaler_state is not None:
-        scaler.load_state_dict(scaler_state)
+    if scaler is not None and resumed.get("scaler") is not None:
+        scaler.load_state_dict(resumed["scaler"])
     sums = (torch.zeros((), device=device), torch.zeros((), device=device))  # the epoch's loss and correct
     graph_off = cudagraph.unavailable(config, device, precision)
     step = functools.partial(train_step, model, optimizer, config, sums=sums, precision=precision,
                              teacher=teacher.model if teacher_mode == "on the fly" else None,
                              graph_safe=graph_off is None, scaler=scaler)
     graph = cudagraph.GraphedStep(step, optimizer, cudagraph.backend(device)) if graph_off is None else None
-    progress = progress_enabled() if progress is None else progress
-    bar = tqdm(total=total, initial=start_epoch * steps_per_epoch, disable=not progress, unit="step", mininterval=5.0,
-               desc=f"{config.model} {config.dataset} alpha={config.alpha} seed={config.seed}", leave=False)
+    bar = loop.progress_bar(total, start_epoch * steps_per_epoch,
+                            f"{config.model} {config.dataset} alpha={config.alpha} seed={config.seed}", progress)
     for epoch in range(start_epoch, config.epochs):
         model.train()
         t0 = time.perf_counter()
@@ -327,7 +294,7 @@ def _train(config, run_dir, ds, device, teacher, teacher_mode, teacher_logits, p
         for i, idx in enumerate(task.batch_order(train_split, config.batch_size, gen)):
             step_index = epoch * steps_per_epoch + i
             if step_index in keep_at:
-                _snapshot(run_dir.path, model, step_index, steps_per_epoch, ds)
+                loop.save_snapshot(run_dir.path, model, step_index, steps_per_epoch, ds)
             idx = idx.to(device)
             x, y = task.batch(train_split, idx, config.augment, True, gen, device)
             if channels_last:
@@ -339,82 +306,18 @@ def _train(config, run_dir, ds, device, teacher, teacher_mode, teacher_logits, p
             bar.update()
         loss_sum, correct = sums[0].item(), sums[1].item()  # the epoch's one host round-trip
         try:
-            record = epoch_record(config, epoch, loss_sum / n_labels, correct / n_labels,
-                                  optimizer.param_groups[0]["lr"], time.perf_counter() - t0, model, ds, run_dir)
+            record = loop.epoch_record(config, epoch, loss_sum / n_labels, correct / n_labels,
+                                       optimizer.param_groups[0]["lr"], time.perf_counter() - t0, model, ds, run_dir)
         except FloatingPointError:
             bar.close()
             raise
         history.append(record)
         bar.set_postfix(loss=f"{record['train_loss']:.3f}", val=f"{record.get('val_accuracy', float('nan')):.3f}")
-        save_state(run_dir, model, optimizer, scheduler, gen, device, history, ds, scaler, precision)
+        loop.save_state(run_dir, model, optimizer, scheduler, gen, device, history, ds, scaler, precision)
         if on_epoch_end is not None:
             on_epoch_end(epoch + 1, record)
     bar.close()
     if total in keep_at:
-        _snapshot(run_dir.path, model, total, steps_per_epoch, ds)
+        loop.save_snapshot(run_dir.path, model, total, steps_per_epoch, ds)
     extra = {"teacher_targets": teacher_mode} if teacher is not None else {}
-    if graph is not None or device.type == "cuda":  # how the step ran (a CPU run's metrics stay as they were)
-        extra["step"] = "cuda graph" if graph is not None and graph.replays else f"eager ({graph_off or 'no capture'})"
-    return finish(run_dir, model, ds, history, device, precision, extra)
-
-
-def epoch_record(config: TrainConfig, epoch: int, loss: float, accuracy: float, lr: float, seconds: float,
-                 model: nn.Module, ds, run_dir: RunDir) -> dict:
-    """The history row of a finished epoch: mean training loss and accuracy, learning rate, seconds, and the
-    validation accuracy and NLL (after every epoch, or only the last where the config says
-    ``validate_every_epoch=False``). A non-finite training loss raises :class:`FloatingPointError`: the run stays
-    unfinished, at its last checkpoint."""
-    record = {"epoch": epoch + 1, "train_loss": loss, "train_accuracy": accuracy, "lr": lr, "seconds": seconds}
-    if not math.isfinite(record["train_loss"]):
-        raise FloatingPointError(
-            f"{config.model} {config.dataset} alpha={config.alpha} seed={config.seed} diverged in epoch "
-            f"{epoch + 1} (training loss {record['train_loss']}): lower lr or set grad_clip; run "
-            f"{run_dir.path.name} is not marked finished and keeps the checkpoint of epoch {epoch}")
-    if ds.val is not None and (config.validate_every_epoch or epoch + 1 == config.epochs):
-        val = evaluate(model, ds.val, config)
-        record.update(val_accuracy=val["accuracy"], val_nll=val["nll"])
-    return record
-
-
-def save_state(run_dir: RunDir, model: nn.Module, optimizer, scheduler, gen: torch.Generator, device,
-               history: list, ds, scaler=None, precision: str | None = None) -> None:
-    """The checkpoint after an epoch: everything a resumed run needs to go on as if never stopped (its
-    precision, and the gradient scaler's scale where fp16 training has one)."""
-    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-             "data_rng": gen.get_state(), "rng": _rng_state(device), "history": history, "epoch": len(history),
-             "in_shape": list(ds.shape), "num_classes": ds.num_classes}
-    if precision is not None:
-        state["precision"] = precision
-    if scaler is not None:
-        state["scaler"] = scaler.state_dict()
-    save_checkpoint(run_dir.checkpoint, state)
-
-
-def finish(run_dir: RunDir, model: nn.Module, ds, history: list, device, precision: str, extra: dict) -> Run:
-    """After the last epoch: test metrics (and the test logits of an image run), then ``history.json`` and
-    ``metrics.json`` -- written last, it marks the run finished."""
-    config = run_dir.config
-    task = tasks.of(config)
-    if task.keeps_test_logits:  # one label per example: keep the test logits for the calibration chapters
-        test_logits = predict(model, ds.test, config.augment)
-        save_checkpoint(logits_path(run_dir.path, "test"), {"logits": test_logits, "labels": ds.test.y})
-        test = {"accuracy": metrics.accuracy(test_logits, ds.test.y), "nll": metrics.nll(test_logits, ds.test.y)}
-    else:
-        test = evaluate(model, ds.test, config)
-    final = {"test_accuracy": test["accuracy"], "test_nll": test["nll"],
-             "train_seconds": sum(r["seconds"] for r in history), "device": str(device),
-             "precision": precision, **extra}
-    if ds.digest is not None:  # the en_de corpus depends on the machine's gettext catalogs
-        final["data_digest"] = ds.digest
-    if ds.val is not None:
-        final.update(val_accuracy=history[-1]["val_accuracy"], val_nll=history[-1]["val_nll"])
-    atomic_write_json(run_dir.history_file, history)
-    atomic_write_json(run_dir.metrics_file, final)  # last: marks the run finished
-    model.eval()
-    return Run(config, model, history, final, run_dir.path)
-
-
-def _snapshot(run_path: Path, model: nn.Module, step: int, steps_per_epoch: int, ds) -> None:
-    save_checkpoint(run_path / "snapshots" / f"step_{step:07d}.pt", {
-        "model": model.state_dict(), "step": step, "epoch": step / steps_per_epoch,
-        "in_shape": list(ds.shape), "num_classes": ds.num_classes})
+    return loop.finish(run_dir, model, ds, history, device, precision, {**extra, **loop.step_kind(graph, graph_off, device)})
