@@ -254,3 +254,19 @@ def calibration_claims(setup, summary, runs: dict, train_accuracy: dict | None) 
               f"(sec. 3; LS - TS test ECE within ±{LS_TS_MARGIN:g})",
               "LS 0.024 vs TS 0.021 (CIFAR-100 ResNet-56)", close_ours, close_verdict, note, premise),
     ]
+
+
+def ece_shape(rows: list) -> str:
+    """Where each model's test ECE is lowest in the sweep over alpha (:func:`alpha_sweep`), and whether it is
+    higher again at the sweep's largest alpha, in words: "0.05 for the FCN (higher again at 0.2)".
+    One seed per point: it describes the curve, no claim is judged on it."""
+    parts = []
+    for model in dict.fromkeys(r["model"] for r in rows):
+        ece_at = {r["alpha"]: r["ece"] for r in rows if r["model"] == model}
+        low, last = min(ece_at, key=ece_at.get), max(ece_at)
+        if low == last:
+            parts.append(f"{last:g} for the {model} (the largest of the sweep)")
+        else:
+            rise = "higher again" if ece_at[last] > ece_at[low] else "as low"
+            parts.append(f"{low:g} for the {model} ({rise} at {last:g})")
+    return "; ".join(parts)

@@ -136,6 +136,17 @@ def similar_pair(dataset) -> tuple | None:
     return tuple(dataset.classes.index(c) for c in SIMILAR[dataset.name][:2])
 
 
+def similar_row(rows: list, networks: int) -> str:
+    """Figure 1's row of two similar classes and a third (:func:`figure1_rows`, after one row per network), in
+    words: "Shirt and T-shirt/top with Sneaker (FCN on fashion_mnist)"; the dataset decides which classes."""
+    if len(rows) <= networks:
+        return "none (lsnb knows no similar classes of the last network's dataset)"
+    row = rows[-1]
+    first, second, third = (c.replace("_", " ") for c in row.class_names)
+    network, dataset = row.title.split("\n")
+    return f"{first} and {second} with {third} ({network} on {dataset})"
+
+
 def penultimate(run, split, n: int = N_EXAMPLES) -> tuple[torch.Tensor, torch.Tensor]:
     """Penultimate-layer activations and labels of the first ``n`` examples of an image split
     (the model's test-time view of them)."""
