@@ -15,7 +15,8 @@ import nbformat
 import pytest
 
 from conftest import ROOT
-from lsnb.build import editions
+from lsnb.build import editions, execute, staging
+from lsnb.build import manifest as manifests
 from lsnb.book import results
 from lsnb.book.results import Claim
 from test_results import GPU_ENV, GPU_META, hand_made_edition
@@ -61,8 +62,8 @@ def test_execute_prints_one_line_per_chapter_and_keeps_papermills_output_in_a_lo
     tiny_chapters(tmp_path, {"01_ok": write, "02_fails": "raise RuntimeError('boom in chapter two')",
                              "03_never": "pass"})
     out = io.StringIO()
-    with pytest.raises(editions.EditionError, match="chapter 02_fails failed on profile smoke"):
-        editions.execute_chapters(editions.chapter_names(tmp_path), profile="smoke", out_dir=tmp_path / "build",
+    with pytest.raises(execute.EditionError, match="chapter 02_fails failed on profile smoke"):
+        execute.execute_chapters(execute.chapter_names(tmp_path), profile="smoke", out_dir=tmp_path / "build",
                                   root=tmp_path, stream=out)
     lines = out.getvalue().splitlines()
     assert lines[0] == "Executing 3 chapters on profile smoke; papermill's output: build/logs/"
@@ -128,25 +129,25 @@ def test_manifest_records_machine_code_date_and_minutes_per_chapter(tmp_path, mo
     assert m["total_wall_s"] == 261.5 and m["made"].endswith("+00:00")
     assert set(m["files"]) == {"01_a.ipynb", "02_b.ipynb", "results/01_a.json", "results/02_b.json"}
     assert m["total_bytes"] == sum(f["bytes"] for f in m["files"].values())
-    assert editions.read_edition(path.parent) == m
+    assert manifests.read_edition(path.parent) == m
     nb = nbformat.read(path.parent / "01_a.ipynb", as_version=4)
     assert "widgets" not in nb.metadata and nb.metadata["papermill"]["output_path"] == "01_a.ipynb"
-    assert editions.environment()["python"]  # the real one answers on any machine (gpu None without CUDA)
+    assert manifests.environment()["python"]  # the real one answers on any machine (gpu None without CUDA)
 
 
 def test_an_edition_is_one_profile_and_every_chapter_or_nothing(tmp_path):
     executed_chapter(tmp_path / "build", "01_a")
     executed_chapter(tmp_path / "build", "02_b", profile="cpu")
     dest = tmp_path / "gpu"
-    with pytest.raises(editions.EditionError, match="executed on profile 'cpu'.*not 'gpu'"):
+    with pytest.raises(execute.EditionError, match="executed on profile 'cpu'.*not 'gpu'"):
         editions.write_edition(tmp_path / "build", dest, names=["01_a", "02_b"], env=GPU_ENV)
-    with pytest.raises(editions.EditionError, match="03_c.ipynb is missing"):
+    with pytest.raises(execute.EditionError, match="03_c.ipynb is missing"):
         editions.write_edition(tmp_path / "build", dest, names=["01_a", "03_c"], env=GPU_ENV)
     assert not dest.exists() and not list(tmp_path.glob(".gpu*"))  # nothing half-written
     editions.write_edition(tmp_path / "build", dest, names=["01_a"], env=GPU_ENV)
-    with pytest.raises(editions.EditionError):
+    with pytest.raises(execute.EditionError):
         editions.write_edition(tmp_path / "build", dest, names=["01_a", "02_b"], env=GPU_ENV)
-    assert [c["chapter"] for c in editions.read_edition(dest)["chapters"]] == ["01_a"]  # the old one stays
+    assert [c["chapter"] for c in manifests.read_edition(dest)["chapters"]] == ["01_a"]  # the old one stays
 
 
 def test_slim_keeps_figures_and_glue_and_drops_what_is_large_or_hidden():
@@ -166,25 +167,25 @@ def test_slim_keeps_figures_and_glue_and_drops_what_is_large_or_hidden():
 
 
 def test_a_broken_edition_fails_loudly(tmp_path):
-    assert editions.read_edition(tmp_path / "none") is None
+    assert manifests.read_edition(tmp_path / "none") is None
     hand_made_edition(tmp_path, {"01_a": ("1. A", [Claim("c", "p", "g", "agrees")], GPU_META)})
     edition = tmp_path / "gpu"
-    assert editions.read_edition(edition)["profile"] == "gpu"
+    assert manifests.read_edition(edition)["profile"] == "gpu"
     (edition / "results" / "01_a.json").write_text("{}")
-    with pytest.raises(editions.EditionError, match="01_a.json changed after the edition was written"):
-        editions.read_edition(edition)
+    with pytest.raises(execute.EditionError, match="01_a.json changed after the edition was written"):
+        manifests.read_edition(edition)
     (edition / "results" / "01_a.json").unlink()
-    with pytest.raises(editions.EditionError, match="01_a.json is missing"):
-        editions.read_edition(edition)
+    with pytest.raises(execute.EditionError, match="01_a.json is missing"):
+        manifests.read_edition(edition)
     (edition / "manifest.json").unlink()
-    with pytest.raises(editions.EditionError, match="holds no manifest.json"):
-        editions.stage_edition(edition, tmp_path / "chapters")
+    with pytest.raises(execute.EditionError, match="holds no manifest.json"):
+        staging.stage_edition(edition, tmp_path / "chapters")
 
 
 def test_an_edition_from_other_code_says_so(tmp_path):
     commit = git_repo(tmp_path)
     made = commit({"lsnb/x.py": "1", "notebooks/01.md": "n", "README.md": "r"})
-    status = lambda **m: editions.edition_status({"commit": made, "dirty": [], **m}, tmp_path)
+    status = lambda **m: manifests.edition_status({"commit": made, "dirty": [], **m}, tmp_path)
     assert status() == {"stale": False, "message": f"Made from this build's commit, {made[:10]}."}
     assert status(dirty=["lsnb/x.py"])["stale"]
     commit({"README.md": "r2", "book/editions/gpu/manifest.json": "{}"})  # the edition itself, docs: same code
@@ -195,12 +196,12 @@ def test_an_edition_from_other_code_says_so(tmp_path):
                                                   f"({head[:10]}): 2 files the chapters execute changed since "
                                                   f"(lsnb/x.py, notebooks/01.md)")
     assert "which this checkout does not have" in status(commit="0" * 40)["message"]
-    assert "cannot be checked" in editions.edition_status({"commit": made}, tmp_path / "not-a-repo")["message"]
+    assert "cannot be checked" in manifests.edition_status({"commit": made}, tmp_path / "not-a-repo")["message"]
 
 
 def test_staging_without_an_edition_writes_the_page_that_says_so(tmp_path):
     (tmp_path / "gpu_04_stale.ipynb").write_text("{}")  # a page of an earlier build's edition goes
-    pages = editions.stage_edition(tmp_path / "no-edition", tmp_path)
+    pages = staging.stage_edition(tmp_path / "no-edition", tmp_path)
     assert pages == [tmp_path / "gpu_00_edition.md"] and not (tmp_path / "gpu_04_stale.ipynb").exists()
     text = pages[0].read_text()
     assert text.startswith("# GPU edition\n") and "No GPU edition has been produced yet" in text
@@ -220,12 +221,12 @@ def test_staged_chapters_get_their_own_labels_title_and_provenance(tmp_path):
     for name, nb in [("01_one", ch1), ("02_two", ch2)]:  # the chapters' text, as if executed (hashes follow)
         nb.metadata["papermill"] = {"parameters": {"profile": "gpu"}}
         nbformat.write(nb, edition / f"{name}.ipynb")
-        manifest["files"][f"{name}.ipynb"]["sha256"] = editions._sha256(edition / f"{name}.ipynb")
+        manifest["files"][f"{name}.ipynb"]["sha256"] = manifests.sha256(edition / f"{name}.ipynb")
     (edition / "manifest.json").write_text(json.dumps(manifest))
     out = tmp_path / "chapters"
     out.mkdir()
     (out / "01_one.ipynb").write_text("{}")  # this build's own chapter
-    pages = editions.stage_edition(edition, out)
+    pages = staging.stage_edition(edition, out)
     assert [p.name for p in pages] == ["gpu_00_edition.md", "gpu_01_one.ipynb", "gpu_02_two.ipynb"]
     one = nbformat.read(out / "gpu_01_one.ipynb", as_version=4)
     text = one.cells[0].source
@@ -243,7 +244,7 @@ def test_staged_chapters_get_their_own_labels_title_and_provenance(tmp_path):
 
 def test_the_toc_renders_the_edition_part_with_or_without_an_edition():
     toc = (ROOT / "_toc.yml").read_text()
-    assert f"- glob: book/chapters/{editions.PREFIX}*" in toc and editions.OVERVIEW.startswith(editions.PREFIX)
+    assert f"- glob: book/chapters/{staging.PREFIX}*" in toc and staging.OVERVIEW.startswith(staging.PREFIX)
     makefile = (ROOT / "Makefile").read_text()
     assert "-m lsnb.build.editions execute" in makefile and "-m lsnb.build.editions stage" in makefile
     assert "-m lsnb.build.editions write" in makefile and "--edition $(EDITION)" in makefile
@@ -255,14 +256,14 @@ def test_a_smoke_edition_is_written_staged_and_built(tmp_path):
     from test_book import build, make_book
     executed = tmp_path / "executed"
     (executed / "results").mkdir(parents=True)
-    for name in editions.chapter_names():
+    for name in execute.chapter_names():
         (executed / f"{name}.ipynb").write_bytes((ROOT / "tests" / "golden" / f"{name}.ipynb").read_bytes())
         (executed / "results" / f"{name}.json").write_bytes(
             (ROOT / "tests" / "golden" / "results" / f"{name}.json").read_bytes())
     subprocess.run([sys.executable, "-m", "lsnb.build.editions", "write", str(tmp_path / "gpu"), "--chapters", str(executed)],
                    check=True)
     manifest = json.loads((tmp_path / "gpu" / "manifest.json").read_text())
-    assert manifest["profile"] == "smoke" and len(manifest["chapters"]) == len(editions.chapter_names())
+    assert manifest["profile"] == "smoke" and len(manifest["chapters"]) == len(execute.chapter_names())
     assert manifest["total_bytes"] < 5_000_000
     book = tmp_path / "book"
     book.mkdir()
@@ -275,9 +276,9 @@ def test_a_smoke_edition_is_written_staged_and_built(tmp_path):
         return html_module.unescape(re.sub(r"<[^>]+>", "", (html / page).read_text()))
 
     overview = text("chapters/gpu_00_edition.html")
-    assert f"{len(editions.chapter_names())} chapters executed on the smoke profile" in overview
+    assert f"{len(execute.chapter_names())} chapters executed on the smoke profile" in overview
     assert "Every chapter of the book is in the edition" in overview
-    for name in editions.chapter_names():
+    for name in execute.chapter_names():
         page = text(f"chapters/gpu_{name}.html")
         assert "(GPU edition)" in page and "It was not executed by this build" in page
     scorecard = text("scorecard.html")
@@ -290,11 +291,11 @@ def test_an_edition_write_killed_between_its_renames_is_named_with_the_command_t
     editions.write_edition(tmp_path / "build", dest, names=["01_a"], env=GPU_ENV)
     old = tmp_path / ".gpu.old"
     dest.rename(old)                                    # what a kill between the two renames leaves
-    with pytest.raises(editions.EditionError, match=rf"interrupted: the previous edition is in {old}\. "
+    with pytest.raises(execute.EditionError, match=rf"interrupted: the previous edition is in {old}\. "
                                                     rf"Put it back with: mv {old} {dest}"):
-        editions.stage_edition(dest, tmp_path / "chapters")
+        staging.stage_edition(dest, tmp_path / "chapters")
     old.rename(dest)
-    assert editions.read_edition(dest)["profile"] == "gpu"
+    assert manifests.read_edition(dest)["profile"] == "gpu"
 
 
 def test_a_killed_writes_temporary_folder_is_removed_by_the_next_write(tmp_path):
@@ -311,13 +312,13 @@ def test_a_manifest_cut_short_or_with_a_revision_expression_says_what_to_do(tmp_
     manifest = edition / "manifest.json"
     text = manifest.read_text()
     manifest.write_text(text[:len(text) // 2])
-    with pytest.raises(editions.EditionError) as err:
-        editions.read_edition(edition)
+    with pytest.raises(execute.EditionError) as err:
+        manifests.read_edition(edition)
     assert "is not valid JSON" in str(err.value) and "re-make it" in str(err.value)
     assert "retrain" not in str(err.value)                # a manifest is not a training run
     commit = git_repo(tmp_path / "repo")
     commit({"lsnb/x.py": "1"})
-    status = editions.edition_status({"commit": "HEAD~0", "dirty": []}, tmp_path / "repo")
+    status = manifests.edition_status({"commit": "HEAD~0", "dirty": []}, tmp_path / "repo")
     assert status["stale"] and "'HEAD~0', not a commit id" in status["message"]
 
 
@@ -335,23 +336,23 @@ def test_an_edition_grows_chapter_by_chapter_each_with_its_own_provenance(tmp_pa
     one, two = m["chapters"]
     assert (one["chapter"], one["commit"], one["gpu"]) == ("01_a", first, "NVIDIA H200")      # kept as it was
     assert (two["chapter"], two["commit"], two["gpu"], two["wall_s"]) == ("02_b", second, "NVIDIA H100", 20.0)
-    assert m["total_wall_s"] == 30.0 and editions.read_edition(dest)["chapters"] == m["chapters"]
-    statuses = editions.chapter_statuses(m, tmp_path)                  # staleness is per chapter
+    assert m["total_wall_s"] == 30.0 and manifests.read_edition(dest)["chapters"] == m["chapters"]
+    statuses = manifests.chapter_statuses(m, tmp_path)                  # staleness is per chapter
     assert statuses["01_a"]["stale"] and not statuses["02_b"]["stale"]
-    assert "1 of 2 chapters" in editions.overall_status(statuses)["message"]
+    assert "1 of 2 chapters" in manifests.overall_status(statuses)["message"]
     # a failed chapter adds nothing: the edition stays as it was
     executed_chapter(tmp_path / "build3", "01_a", profile="cpu")
-    with pytest.raises(editions.EditionError, match="an edition is one profile"):
+    with pytest.raises(execute.EditionError, match="an edition is one profile"):
         editions.write_edition(tmp_path / "build3", dest, names=["01_a"], root=tmp_path, env=GPU_ENV)
-    assert editions.read_edition(dest)["chapters"] == m["chapters"]
+    assert manifests.read_edition(dest)["chapters"] == m["chapters"]
 
 
 def test_a_chapter_that_reuses_another_is_made_with_it_and_names_it():
-    assert editions.with_dependencies(["03_calibration"]) == ["02_representations", "03_calibration"]
-    assert editions.with_dependencies(["02_representations"]) == ["02_representations", "03_calibration"]
-    assert editions.with_dependencies(["04_distillation", "01_label_smoothing"]) == ["01_label_smoothing",
+    assert manifests.with_dependencies(["03_calibration"]) == ["02_representations", "03_calibration"]
+    assert manifests.with_dependencies(["02_representations"]) == ["02_representations", "03_calibration"]
+    assert manifests.with_dependencies(["04_distillation", "01_label_smoothing"]) == ["01_label_smoothing",
                                                                                    "04_distillation"]
-    record = editions.make_manifest([{"chapter": "03_calibration", "meta": {}}], profile="gpu", env={})["chapters"][0]
+    record = manifests.make_manifest([{"chapter": "03_calibration", "meta": {}}], profile="gpu", env={})["chapters"][0]
     assert record["builds_on"] == ["02_representations"]
 
 

@@ -33,7 +33,10 @@ import time
 from pathlib import Path
 
 from ..data.images import default_root, prepare_fashion_mnist
-from .editions import ROOT, chapter_names, duration_text, next_group, with_dependencies
+from ..book.glue import duration_text
+from .editions import next_group
+from .execute import ROOT, chapter_names
+from .manifest import with_dependencies
 
 TOOLS = ("papermill", "jupytext", "ipykernel", "nbval")
 DEPS = ".gpu-deps"

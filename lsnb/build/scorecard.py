@@ -13,8 +13,10 @@ from pathlib import Path
 from ..book.results import PROFILE_SCHEDULE, VERDICTS
 from ..data.files import atomic_write_bytes, read_json
 from ..methods.stats import RULE
-from .editions import (OVERVIEW, ROOT, EditionError, chapter_statuses, duration_text, overall_status, provenance_text,
-                       read_edition)
+from ..book.glue import duration_text
+from .execute import ROOT, EditionError
+from .manifest import chapter_statuses, overall_status, provenance_text, read_edition
+from .staging import OVERVIEW
 
 
 def _cell(text) -> str:
