@@ -59,7 +59,7 @@ import torch
 import torch.nn.functional as F
 
 from lsnb.engine import cudagraph, grid, profiles, runs, tasks, train
-from lsnb.data import images as data
+from lsnb.data import augment, images as data
 from lsnb.models import vision as models
 
 DATASETS = {"fcn": "fashion_mnist", "alexnet": "cifar10", "resnet": "cifar10"}
@@ -102,7 +102,7 @@ def per_sample_transform(model: str):
     """The model's augmentation as torchvision per-sample transforms on PIL images (the usual pipeline)."""
     import torchvision.transforms as T
 
-    standardize = T.Lambda(lambda x: data.per_image_standardize(x[None])[0])
+    standardize = T.Lambda(lambda x: augment.per_image_standardize(x[None])[0])
     if model == "fcn":
         return T.Compose([T.RandomCrop(28, padding=2), T.ToTensor()])
     if model == "alexnet":
@@ -274,7 +274,7 @@ def profile_step(cfg, precision: str, rows: int = 12) -> str:
     g = torch.Generator().manual_seed(0)
 
     def engine_step():
-        step(model, opt, data.prepare_batch(x8, cfg.augment, True, g), y, cfg.alpha, precision)
+        step(model, opt, augment.prepare_batch(x8, cfg.augment, True, g), y, cfg.alpha, precision)
 
     for _ in range(3):
         engine_step()

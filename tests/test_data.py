@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from lsnb.data import images as data
+from lsnb.data import augment as aug, images as data
 
 
 def write_idx(path, array):
@@ -83,32 +83,32 @@ def test_imagefolder_without_split_folders(tmp_path):
 def test_random_crop_is_a_shift_of_the_padded_image():
     x = torch.arange(2 * 1 * 5 * 5, dtype=torch.uint8).reshape(2, 1, 5, 5)
     g = torch.Generator().manual_seed(0)
-    out = data.random_crop(x, 5, 2, g)
+    out = aug.random_crop(x, 5, 2, g)
     padded = torch.nn.functional.pad(x, (2, 2, 2, 2))
     g = torch.Generator().manual_seed(0)
     oy = torch.randint(0, 5, (2,), generator=g)
     ox = torch.randint(0, 5, (2,), generator=g)
     for i in range(2):
         assert torch.equal(out[i], padded[i, :, oy[i]:oy[i] + 5, ox[i]:ox[i] + 5])
-    assert torch.equal(data.random_crop(x, 5, 0, g), x)
+    assert torch.equal(aug.random_crop(x, 5, 0, g), x)
 
 
 def test_random_crop_without_padding_and_center_crop():
     x = torch.randint(0, 255, (3, 3, 32, 32), dtype=torch.uint8)
-    assert data.random_crop(x, 24, 0, torch.Generator().manual_seed(0)).shape == (3, 3, 24, 24)
-    assert torch.equal(data.center_crop(x, 24), x[..., 4:28, 4:28])
+    assert aug.random_crop(x, 24, 0, torch.Generator().manual_seed(0)).shape == (3, 3, 24, 24)
+    assert torch.equal(aug.center_crop(x, 24), x[..., 4:28, 4:28])
 
 
 def test_flip_and_standardize():
     x = torch.rand(64, 3, 4, 4)
-    f = data.random_flip(x, torch.Generator().manual_seed(0))
+    f = aug.random_flip(x, torch.Generator().manual_seed(0))
     flipped = [torch.equal(f[i], x[i].flip(-1)) for i in range(64)]
     assert 10 < sum(flipped) < 54
     assert all(fl or torch.equal(f[i], x[i]) for i, fl in enumerate(flipped))
-    s = data.per_image_standardize(x * 255)
+    s = aug.per_image_standardize(x * 255)
     torch.testing.assert_close(s.flatten(1).mean(1), torch.zeros(64), atol=1e-5, rtol=0)
     torch.testing.assert_close(s.flatten(1).std(1, unbiased=False), torch.ones(64), atol=1e-4, rtol=0)
-    const = data.per_image_standardize(torch.full((1, 1, 4, 4), 7.0))
+    const = aug.per_image_standardize(torch.full((1, 1, 4, 4), 7.0))
     assert torch.isfinite(const).all()
 
 
@@ -120,9 +120,9 @@ def test_prepare_batch_shapes(augment, shape):
     x = torch.randint(0, 256, (4, c, size, size), dtype=torch.uint8)
     g = torch.Generator().manual_seed(0)
     for train in (True, False):
-        out = data.prepare_batch(x, augment, train, g)
+        out = aug.prepare_batch(x, augment, train, g)
         assert out.shape == shape and out.dtype == torch.float32
-    assert torch.equal(data.prepare_batch(x, augment, False, None), data.prepare_batch(x, augment, False, None))
+    assert torch.equal(aug.prepare_batch(x, augment, False, None), aug.prepare_batch(x, augment, False, None))
 
 
 def test_main_reports_errors(capsys):

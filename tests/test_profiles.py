@@ -79,7 +79,7 @@ def test_every_profile_config_builds_and_takes_training_steps(profile, builder):
     x = torch.randint(0, 256, (8, *shape), dtype=torch.uint8)
     y = torch.randint(0, k, (8,))
     before = [p.detach().clone() for p in model.parameters()]
-    from lsnb.data.images import prepare_batch
+    from lsnb.data.augment import prepare_batch
     for _ in range(2):
         logits = model(prepare_batch(x, cfg.augment, True, torch.Generator().manual_seed(0)))
         assert logits.shape == (8, k)
@@ -144,7 +144,7 @@ def test_paper_alexnet_decays_only_the_two_hidden_dense_layers():
     decayed, _ = train.param_groups(model, alex.weight_decay)
     assert decayed["weight_decay"] == 0.004 and [p.shape for p in decayed["params"]] == [(384, 2304), (192, 384)]
     x = torch.randint(0, 256, (2, 3, 32, 32), dtype=torch.uint8)
-    from lsnb.data.images import prepare_batch
+    from lsnb.data.augment import prepare_batch
     assert prepare_batch(x, alex.augment, True, torch.Generator().manual_seed(0)).shape == (2, 3, 24, 24)
 
 

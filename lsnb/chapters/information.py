@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from ..data.images import prepare_batch
+from ..data.augment import prepare_batch
 from ..engine import runs
 from ..methods.metrics import mean_and_spread
 from ..methods.mi import log2_control, mutual_information_estimate
@@ -78,7 +78,7 @@ def noise(run, augment: str | None = None) -> str:
 
     A network trained without augmentation (``none``) can be measured under ``shift2`` noise,
     which keeps its inputs' [0, 1] scaling; any other change of augmentation would also change
-    the input normalisation the network learnt (:func:`lsnb.data.images.prepare_batch`).
+    the input normalisation the network learnt (:func:`lsnb.data.augment.prepare_batch`).
     """
     own = run.config.augment
     if augment is None or augment == own:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from ..data import images as data, text
+from ..data import augment, images as data, text
 from ..models.registry import ARCHITECTURES
 
 
@@ -34,7 +34,7 @@ class Task:
     keeps_test_logits: bool
 
 
-IMAGE = Task("image", data.load, data.batch_order, data.batch, data.input_shape, keeps_test_logits=True)
+IMAGE = Task("image", data.load, data.batch_order, data.batch, augment.input_shape, keeps_test_logits=True)
 TRANSLATION = Task("translation", text.load_translation, text.batch_order, text.batch, lambda shape, augment: tuple(shape),
                    keeps_test_logits=False)
 TASKS = {t.name: t for t in (IMAGE, TRANSLATION)}
