@@ -265,3 +265,10 @@ def test_scaling_table_has_headers_in_words_and_steady_decimals(image_runs):
     assert list(table[0]) == ["model", "alpha", "scaling", "seeds", "accuracy (%)", "ECE", "adaptive ECE",
                               "class-wise ECE", "NLL (nats)"]
     assert all(len(r["ECE"].split(".")[1]) == 3 and len(r["accuracy (%)"].split(".")[1]) == 2 for r in table)
+
+
+def test_the_alpha_sweep_in_words_says_where_the_ece_is_lowest():
+    from lsnb.chapters.calibration import ece_shape
+    rows = [{"model": "FCN", "alpha": a, "ece": e} for a, e in ((0.0, 0.10), (0.05, 0.02), (0.2, 0.08))]
+    rows += [{"model": "ResNet", "alpha": a, "ece": e} for a, e in ((0.0, 0.10), (0.2, 0.03))]
+    assert ece_shape(rows) == "0.05 for the FCN (higher again at 0.2); 0.2 for the ResNet (the largest of the sweep)"
