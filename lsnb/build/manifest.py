@@ -8,7 +8,6 @@ import json
 import os
 import platform
 import subprocess
-import sys
 from pathlib import Path
 
 from ..book.glue import duration_text

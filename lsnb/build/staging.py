@@ -8,7 +8,7 @@ from pathlib import Path
 from ..book.glue import duration_text
 from ..engine.store import atomic_write_bytes
 from .execute import ROOT, chapter_names, shown
-from .manifest import chapter_statuses, made_text, overall_status, provenance_text, read_edition
+from .manifest import chapter_record, chapter_statuses, made_text, overall_status, provenance_text, read_edition
 
 PREFIX = "gpu_"                  # staged pages: book/chapters/gpu_00_edition.md, gpu_NN_slug.ipynb
 LABEL_PREFIX = "gpu-"            # the edition's labels, so that they do not clash with the build's own
@@ -122,9 +122,9 @@ def stage_edition(edition_dir: Path | str, out_dir: Path | str, *, root: Path = 
         old.unlink()
     manifest = read_edition(edition_dir)
     statuses = chapter_statuses(manifest, root) if manifest is not None else None
-    shown = shown(edition_dir, root)
+    where = shown(edition_dir, root)
     overview = out_dir / f"{OVERVIEW}.md"
-    atomic_write_bytes(overview, overview_page(manifest, statuses, shown, root).encode())
+    atomic_write_bytes(overview, overview_page(manifest, statuses, where, root).encode())
     written = [overview]
     if manifest is None:
         return written
