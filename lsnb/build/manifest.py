@@ -59,6 +59,7 @@ def data_digests() -> dict:
 
 
 def sha256(path: Path) -> str:
+    """The SHA-256 of a file, as the manifest records each of an edition's files."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
