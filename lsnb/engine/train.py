@@ -320,4 +320,5 @@ def _train(config, run_dir, ds, device, teacher, teacher_mode, teacher_logits, p
     if total in keep_at:
         loop.save_snapshot(run_dir.path, model, total, steps_per_epoch, ds)
     extra = {"teacher_targets": teacher_mode} if teacher is not None else {}
-    return loop.finish(run_dir, model, ds, history, device, precision, {**extra, **loop.step_kind(graph, graph_off, device)})
+    extra.update(loop.step_kind(graph, graph_off, device))
+    return loop.finish(run_dir, model, ds, history, device, precision, extra)
