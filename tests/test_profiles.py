@@ -225,7 +225,7 @@ def test_cpu_regime_changes_are_confined_to_what_needs_them():
     assert (ds.hinton_teacher().epochs, ds.hinton_ls_teacher().epochs) == (30, 15)
     assert ds.hinton_ls_teacher().model_args == ds.hinton_teacher().with_(model_args=(("hidden", (1200, 1200)),
                                                                                        ("dropout", 0.0))).model_args
-    assert ds.student().n_train == 1000 < ds.teacher().n_train == 5000
+    assert ds.student().n_train == 500 < ds.teacher().n_train == 5000
     gpu = distillation.distillation_setup("gpu")
     assert gpu.hinton_ls_teacher().epochs == gpu.hinton_teacher().epochs
 
