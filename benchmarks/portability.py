@@ -21,10 +21,10 @@ from lsnb.build import portable
 
 CHILD = """
 import hashlib, sys, torch
-from lsnb.engine import profiles, train
+from lsnb.engine import recipes, train
 out = []
-for name, cfg in [("fcn", profiles.fcn_config("smoke")), ("alexnet", profiles.alexnet_config("smoke")),
-                  ("resnet", profiles.resnet_config("smoke"))]:
+for name, cfg in [("fcn", recipes.fcn_config("smoke")), ("alexnet", recipes.alexnet_config("smoke")),
+                  ("resnet", recipes.resnet_config("smoke"))]:
     run = train.train(cfg.with_(n_train=512), runs_dir=sys.argv[1], device="cpu", progress=False)
     w = b"".join(v.detach().cpu().numpy().tobytes() for v in run.model.state_dict().values())
     out.append(f"{name}={hashlib.sha256(w).hexdigest()[:10]}")

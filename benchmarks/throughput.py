@@ -58,7 +58,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from lsnb.engine import cudagraph, grid, profiles, runs, tasks, train
+from lsnb.engine import cudagraph, grid, recipes, runs, tasks, train
 from lsnb.data import augment, images as data
 from lsnb.models import vision as models
 
@@ -131,11 +131,11 @@ class PilImages(torch.utils.data.Dataset):
 
 def config_for(model: str, images: int, dataset: str, epochs: int):
     if model == "fcn":
-        cfg = profiles.fcn_config("cpu", alpha=0.1).with_(batch_size=512)
+        cfg = recipes.fcn_config("cpu", alpha=0.1).with_(batch_size=512)
     elif model == "alexnet":
-        cfg = profiles.alexnet_config("cpu", alpha=0.1)
+        cfg = recipes.alexnet_config("cpu", alpha=0.1)
     else:
-        cfg = profiles.resnet_config("cpu", alpha=0.1, depth=56)
+        cfg = recipes.resnet_config("cpu", alpha=0.1, depth=56)
     return cfg.with_(dataset=dataset, n_train=images, n_val=0, n_test=1000, epochs=epochs)
 
 

@@ -112,9 +112,9 @@ def test_the_banner_gives_the_precision_the_chapters_runs_recorded_not_the_profi
 
 
 def test_train_counts_the_precision_of_every_run_it_hands_out(tmp_path):
-    from lsnb.engine import profiles
+    from lsnb.engine import recipes
     train.forget_precisions()
-    cfg = profiles.fcn_config("smoke", epochs=1, hidden=8).with_(n_train=200, n_val=50, n_test=50)
+    cfg = recipes.fcn_config("smoke", epochs=1, hidden=8).with_(n_train=200, n_val=50, n_test=50)
     run = train.train(cfg, runs_dir=tmp_path, progress=False)
     train.train(cfg, runs_dir=tmp_path, progress=False)                 # loaded again: the same run, counted once
     assert train.precisions_used() == {run.metrics["precision"]: 1}

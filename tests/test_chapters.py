@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from lsnb.chapters import common as chapters
-from lsnb.engine import grid, profiles, train
+from lsnb.engine import grid, profiles, recipes, train
 from lsnb.chapters import representations
 from lsnb.chapters import translation
 from lsnb.chapters import distillation
@@ -37,7 +37,7 @@ def trained(monkeypatch):
 def test_table2_runs_train_every_network_with_and_without_ls_and_sweep_the_cheap_ones(trained):
     setup = chapters.setup("smoke", alpha=0.2, seed=5, n_seeds=3)
     runs = representations.table2_runs(setup)
-    assert list(runs.table2) == list(profiles.TABLE2_MODELS) == ["FCN", "AlexNet", "ResNet"]
+    assert list(runs.table2) == list(recipes.TABLE2_MODELS) == ["FCN", "AlexNet", "ResNet"]
     for name, rs in runs.table2.items():
         assert {(r.config.alpha, r.config.seed) for r in rs} == {(a, s) for a in (0.0, 0.2) for s in (5, 6, 7)}
         assert {r.config.model for r in rs} == {name.lower()}

@@ -4,7 +4,7 @@ alone (lsnb.engine.batched)."""
 import pytest
 import torch
 
-from lsnb.engine import batched, profiles, runs, train
+from lsnb.engine import batched, recipes, runs, train
 from lsnb.data import images as data
 from lsnb.engine.config import TrainConfig
 from lsnb.engine import tasks
@@ -31,8 +31,8 @@ def token_dataset(config):
 
 @pytest.mark.parametrize("family", ["fcn", "alexnet", "resnet", "transformer"])
 def test_one_step_of_each_model_family_on_cuda(family, tmp_path, monkeypatch):
-    cfg = {"fcn": profiles.fcn_config, "alexnet": profiles.alexnet_config, "resnet": profiles.resnet_config,
-           "transformer": profiles.transformer_config}[family]("smoke", alpha=0.1)
+    cfg = {"fcn": recipes.fcn_config, "alexnet": recipes.alexnet_config, "resnet": recipes.resnet_config,
+           "transformer": recipes.transformer_config}[family]("smoke", alpha=0.1)
     shape = (3, 32, 32) if family in ("alexnet", "resnet") else (1, 28, 28)
     monkeypatch.setattr(runs, "load_data",
                         token_dataset if family == "transformer" else lambda c: image_dataset(c, shape))

@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from lsnb.methods import distillation as distill, losses
-from lsnb.engine import profiles, runs
+from lsnb.engine import profiles, recipes, runs
 from lsnb.engine import teachers
 from lsnb.chapters import distillation
 from lsnb.chapters import distillation_tables
@@ -69,8 +69,8 @@ def test_smoothness_index_grows_with_temperature_and_is_one_for_uniform():
 
 
 def test_teacher_modes():
-    t = profiles.fcn_config("smoke")
-    s = profiles.student_config("smoke", teacher=t)
+    t = recipes.fcn_config("smoke")
+    s = recipes.student_config("smoke", teacher=t)
     assert teachers.teacher_mode(t, s) == "precomputed"
     assert teachers.teacher_mode(t, s.with_(augment="shift2")) == "on the fly"
     assert teachers.teacher_mode(t, s.with_(augment="cifar")) == "clean view"
@@ -260,8 +260,8 @@ def test_followup_on_two_seeds_is_within_noise_where_two_standard_errors_agreed(
 
 
 def test_a_student_may_learn_from_a_teacher_that_saw_more_images_but_not_fewer():
-    from lsnb.engine import profiles
-    teacher = profiles.fcn_config("cpu").with_(n_train=10000)
+    from lsnb.engine import profiles, recipes
+    teacher = recipes.fcn_config("cpu").with_(n_train=10000)
     teachers.check_teacher(teacher, teacher.with_(n_train=2000))          # the first 2,000 are among the 10,000
     teachers.check_teacher(teacher.with_(n_train=None), teacher.with_(n_train=2000))
     with pytest.raises(ValueError, match="n_train: teacher 10000 vs student 20000"):
@@ -331,19 +331,19 @@ def test_followup_table_reads_each_temperature_with_the_rule_helps_at_1_hurts_ab
 
 @pytest.mark.parametrize("teacher", ["../../../etc/pa", "ABCDEF0123456789", "0123456789abcdeg", "abc"])
 def test_a_teacher_is_named_by_a_digest_and_nothing_else(teacher):
-    from lsnb.engine import profiles
+    from lsnb.engine import profiles, recipes
     with pytest.raises(ValueError, match="16 lowercase hexadecimal digits"):
-        profiles.student_config("smoke").with_(teacher=teacher)
+        recipes.student_config("smoke").with_(teacher=teacher)
 
 
 def test_a_teacher_folder_whose_config_is_not_its_digest_is_refused(tmp_path):
-    from lsnb.engine import profiles, store
-    teacher = profiles.fcn_config("smoke", epochs=1, hidden=8)
+    from lsnb.engine import profiles, recipes, store
+    teacher = recipes.fcn_config("smoke", epochs=1, hidden=8)
     other = teacher.with_(seed=7)
     folder = tmp_path / teacher.digest()
     folder.mkdir()
     store.atomic_write_json(folder / "config.json", other.to_dict())      # the wrong config under that name
     store.atomic_write_json(folder / "metrics.json", {})
-    student = profiles.distilled(profiles.student_config("smoke"), teacher, 2.0)
+    student = recipes.distilled(recipes.student_config("smoke"), teacher, 2.0)
     with pytest.raises(ValueError, match=f"digest is {other.digest()}, not {teacher.digest()}"):
         teachers.teacher_config(student, tmp_path)

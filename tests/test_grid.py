@@ -126,8 +126,8 @@ class _DeadPool:
 
 
 def test_a_dead_worker_names_the_unfinished_configs_and_the_remedy(tmp_path):
-    from lsnb.engine import grid, profiles
-    cfgs = [profiles.fcn_config("smoke", epochs=1, hidden=8, seed=s) for s in (0, 1)]
+    from lsnb.engine import grid, recipes
+    cfgs = [recipes.fcn_config("smoke", epochs=1, hidden=8, seed=s) for s in (0, 1)]
     with pytest.raises(grid.GridError) as err:
         grid.train_many(cfgs, runs_dir=tmp_path, executor=_DeadPool())
     text = str(err.value)

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from lsnb.chapters import common as chapters
-from lsnb.engine import config, profiles, train
+from lsnb.engine import config, profiles, recipes, train
 from lsnb.methods.losses import label_smoothing_loss
 from lsnb.engine import tasks
 from lsnb.chapters import distillation
@@ -40,14 +40,14 @@ def test_setup_takes_profile_defaults():
     p = profiles.get_profile("cpu")
     assert s.dataset == p.dataset == "fashion_mnist"
     assert s.seeds == tuple(range(3, 3 + p.seeds)) and s.epochs is None  # each network keeps its schedule
-    assert profiles.fcn_config("cpu", epochs=s.epochs).epochs == p.epochs
+    assert recipes.fcn_config("cpu", epochs=s.epochs).epochs == p.epochs
     assert chapters.setup("paper").dataset == "mnist"
     assert chapters.setup("cpu", dataset="imagefolder:/some/where").dataset == "imagefolder:/some/where"
 
 
 def test_config_hash_is_stable_and_sensitive():
-    a = profiles.fcn_config("cpu", alpha=0.1)
-    assert a.digest() == profiles.fcn_config("cpu", alpha=0.1).digest()
+    a = recipes.fcn_config("cpu", alpha=0.1)
+    assert a.digest() == recipes.fcn_config("cpu", alpha=0.1).digest()
     assert a.digest() != a.with_(alpha=0.0).digest()
     assert a.digest() != a.with_(seed=1).digest()
     assert config.TrainConfig.from_dict(a.to_dict()) == a
@@ -57,14 +57,14 @@ def test_config_hash_is_stable_and_sensitive():
                                           ("augment", "mixup"), ("grad_clip", -1.0), ("n_val", -1)])
 def test_trainconfig_rejects_bad_values(field, value):
     with pytest.raises(ValueError, match=rf"^{field}="):
-        profiles.fcn_config("smoke").with_(**{field: value})
+        recipes.fcn_config("smoke").with_(**{field: value})
 
 
 DATASET_SHAPES = {"fashion_mnist": (1, 28, 28), "mnist": (1, 28, 28), "cifar10": (3, 32, 32), "cifar100": (3, 32, 32)}
 NUM_CLASSES = {"fashion_mnist": 10, "mnist": 10, "cifar10": 10, "cifar100": 100}
 
 
-BUILDERS = [profiles.fcn_config, profiles.alexnet_config, profiles.resnet_config]
+BUILDERS = [recipes.fcn_config, recipes.alexnet_config, recipes.resnet_config]
 
 
 @pytest.mark.parametrize("builder", BUILDERS, ids=lambda b: b.__name__)
@@ -95,15 +95,15 @@ def test_gpu_profile_trains_the_papers_networks_with_seeds_for_every_verdict():
     """The `gpu` profile (GPU edition): AlexNet and ResNet-56 on CIFAR-10, ResNet-56 -> AlexNet for Figure 5, a
     Transformer-base on the offline en_de corpus, a Hinton teacher trained longer than its student, 3 seeds."""
     p = profiles.get_profile("gpu")
-    assert profiles.alexnet_config("gpu").dataset == profiles.resnet_config("gpu").dataset == "cifar10"
-    assert profiles.resnet_config("gpu").model_kwargs["depth"] == 56
+    assert recipes.alexnet_config("gpu").dataset == recipes.resnet_config("gpu").dataset == "cifar10"
+    assert recipes.resnet_config("gpu").model_kwargs["depth"] == 56
     ds = distillation.distillation_setup("gpu")
     assert (ds.teacher().model, ds.teacher().model_kwargs["depth"], ds.student().model) == ("resnet", 56, "alexnet")
     assert ds.teacher().dataset == ds.student().dataset == "cifar10"
     assert ds.hinton_teacher().epochs > ds.hinton_student().epochs
     assert ds.hinton_teacher().model_kwargs["hidden"] == (1200, 1200)
     assert p.seeds >= 3 and ds.followup_seeds >= 3
-    t = profiles.transformer_config("gpu")
+    t = recipes.transformer_config("gpu")
     assert t.dataset == "en_de" and t.model_kwargs["d_model"] == 512 and t.model_kwargs["layers"] == 6
     assert 1.0 in p.translation.temperatures
     # Chandrasegaran et al.'s temperatures, each its own claim
@@ -115,17 +115,17 @@ def test_gpu_profile_reads_an_offline_cifar10_copy_from_the_environment(monkeypa
     read when a config is built."""
     monkeypatch.setenv("LSNB_CIFAR10", "imagefolder:data/cifar10-jpeg")
     ds = distillation.distillation_setup("gpu")
-    out = [profiles.alexnet_config("gpu").dataset, profiles.resnet_config("gpu").dataset, ds.teacher().dataset,
-           ds.student().dataset, profiles.fcn_config("gpu").dataset]
+    out = [recipes.alexnet_config("gpu").dataset, recipes.resnet_config("gpu").dataset, ds.teacher().dataset,
+           ds.student().dataset, recipes.fcn_config("gpu").dataset]
     assert out == ["imagefolder:data/cifar10-jpeg"] * 4 + ["fashion_mnist"]
     monkeypatch.delenv("LSNB_CIFAR10")
-    assert profiles.alexnet_config("gpu").dataset == "cifar10"
+    assert recipes.alexnet_config("gpu").dataset == "cifar10"
 
 
 def test_paper_resnet_drops_the_learning_rate_near_epochs_91_and_136_of_182():
     """The TF official ResNet schedule the paper trains with (sec. 2): lr 0.1, x0.1 at epoch 91 and 136
     (here at fractions 0.5 and 0.75 of training: epoch 136.5, half an epoch after TF's)."""
-    res = profiles.resnet_config("paper")
+    res = recipes.resnet_config("paper")
     steps_per_epoch = 50_000 // res.batch_size
     total = res.epochs * steps_per_epoch
     lr_at = lambda epoch: res.lr * train.lr_factor(res, round(epoch * steps_per_epoch), total)
@@ -139,7 +139,7 @@ def test_paper_resnet_drops_the_learning_rate_near_epochs_91_and_136_of_182():
 
 
 def test_paper_alexnet_decays_only_the_two_hidden_dense_layers():
-    alex = profiles.alexnet_config("paper")
+    alex = recipes.alexnet_config("paper")
     model = tasks.new_model(alex, (3, 32, 32), 10)
     decayed, _ = train.param_groups(model, alex.weight_decay)
     assert decayed["weight_decay"] == 0.004 and [p.shape for p in decayed["params"]] == [(384, 2304), (192, 384)]
@@ -149,7 +149,7 @@ def test_paper_alexnet_decays_only_the_two_hidden_dense_layers():
 
 
 def test_paper_fcn_is_hinton_1200_1200():
-    cfg = profiles.fcn_config("paper")
+    cfg = recipes.fcn_config("paper")
     model = tasks.new_model(cfg, (1, 28, 28), 10)
     n = sum(p.numel() for p in model.parameters())
     assert n == 784 * 1200 + 1200 + 1200 * 1200 + 1200 + 1200 * 10 + 10
@@ -202,25 +202,25 @@ def test_every_distillation_student_may_learn_from_its_teacher(profile):
 def test_cpu_table2_networks_train_in_the_over_confident_regime():
     """Chapter 3 needs over-confident hard-target networks: on cpu, Table 2's networks memorise a small
     subset without augmentation or dropout; on gpu and paper they keep the paper's recipes."""
-    for name in profiles.TABLE2_MODELS:
-        cfg = profiles.table2_config(name, "cpu")
+    for name in recipes.TABLE2_MODELS:
+        cfg = recipes.table2_config(name, "cpu")
         assert cfg.augment == "none" and cfg.n_train == 2000
         assert dict(cfg.model_args).get("dropout", 0.0) == 0.0
         for other in ("gpu", "paper"):
-            assert profiles.table2_config(name, other) == profiles.TABLE2_MODELS[name](other)
+            assert recipes.table2_config(name, other) == recipes.TABLE2_MODELS[name](other)
     with pytest.raises(ValueError, match="not a Table 2 network"):
-        profiles.table2_config("VGG", "cpu")
+        recipes.table2_config("VGG", "cpu")
 
 
 def test_cpu_regime_changes_are_confined_to_what_needs_them():
     """AlexNet's memorising recipe on cpu (batch 32, momentum, late lr drops) leaves the other Table 2
     networks and every other profile's AlexNet alone; the Hinton LS teacher trains for its own epochs
     (matching the dropout teacher's accuracy); the Figure 5 students learn a prefix of the teachers' images."""
-    alex, resnet = profiles.table2_config("AlexNet", "cpu"), profiles.table2_config("ResNet", "cpu")
+    alex, resnet = recipes.table2_config("AlexNet", "cpu"), recipes.table2_config("ResNet", "cpu")
     assert (alex.batch_size, alex.momentum, alex.lr, alex.milestones, alex.epochs) == (32, 0.9, 0.05, (0.8, 0.9), 20)
-    assert alex.weight_decay == profiles.alexnet_config("cpu").weight_decay
+    assert alex.weight_decay == recipes.alexnet_config("cpu").weight_decay
     assert (resnet.batch_size, resnet.momentum) == (128, 0.9)
-    assert profiles.table2_config("AlexNet", "smoke").batch_size == 128
+    assert recipes.table2_config("AlexNet", "smoke").batch_size == 128
     ds = distillation.distillation_setup("cpu")
     assert (ds.hinton_teacher().epochs, ds.hinton_ls_teacher().epochs) == (30, 15)
     assert ds.hinton_ls_teacher().model_args == ds.hinton_teacher().with_(model_args=(("hidden", (1200, 1200)),
@@ -231,7 +231,7 @@ def test_cpu_regime_changes_are_confined_to_what_needs_them():
 
 
 def test_cpu_transformer_memorises_a_small_subset():
-    cfg = profiles.transformer_config("cpu")
+    cfg = recipes.transformer_config("cpu")
     assert (cfg.n_train, cfg.epochs, cfg.batch_size, dict(cfg.model_args)["dropout"]) == (1000, 25, 32, 0.0)
     assert profiles.get_profile("cpu").translation.memorise and not profiles.get_profile("gpu").translation.memorise
-    assert dict(profiles.transformer_config("gpu").model_args)["dropout"] == 0.1
+    assert dict(recipes.transformer_config("gpu").model_args)["dropout"] == 0.1

@@ -204,8 +204,8 @@ def test_checkpoints_the_loop_writes_load_with_weights_only(tiny, tmp_path):
     ("metrics.json", "[1, 2]", "metrics.json holds list"),
 ])
 def test_a_finished_run_with_a_missing_or_wrong_file_names_it_and_the_remedy(tmp_path, name, content, words):
-    from lsnb.engine import profiles, store, train
-    cfg = profiles.fcn_config("smoke", epochs=1, hidden=8).with_(n_train=200, n_val=50, n_test=50)
+    from lsnb.engine import recipes, store, train
+    cfg = recipes.fcn_config("smoke", epochs=1, hidden=8).with_(n_train=200, n_val=50, n_test=50)
     run = train.train(cfg, runs_dir=tmp_path, progress=False)
     path = run.path / name
     if content is None:
@@ -217,8 +217,8 @@ def test_a_finished_run_with_a_missing_or_wrong_file_names_it_and_the_remedy(tmp
 
 
 def test_a_corrupt_derived_number_is_measured_again_not_a_reason_to_retrain(tmp_path):
-    from lsnb.engine import profiles, runs, train
-    cfg = profiles.fcn_config("smoke", epochs=1, hidden=8).with_(n_train=200, n_val=50, n_test=50)
+    from lsnb.engine import recipes, runs, train
+    cfg = recipes.fcn_config("smoke", epochs=1, hidden=8).with_(n_train=200, n_val=50, n_test=50)
     run = train.train(cfg, runs_dir=tmp_path, progress=False)
     assert runs.derived(run, "geometry", "x_v1", lambda: {"a": 1}) == {"a": 1}
     (run.path / "geometry" / "x_v1.json").write_text('{"a": ')             # truncated

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from conftest import same_weights, synthetic_dataset, tiny_config, weights
-from lsnb.engine import config, cudagraph, profiles, runs, store, train
+from lsnb.engine import config, cudagraph, recipes, runs, store, train
 from lsnb.data import images as data
 from lsnb.engine import tasks
 
@@ -144,13 +144,13 @@ def test_config_mismatch_in_run_dir_is_refused(tiny, tmp_path):
 @pytest.mark.parametrize("schedule, expected", [
     ("constant", [1, 1, 1, 1]), ("linear", [1, 0.75, 0.5, 0.25]), ("piecewise", [1, 1, 0.1, 0.01])])
 def test_lr_schedules(schedule, expected):
-    cfg = profiles.fcn_config("smoke").with_(schedule=schedule, milestones=(0.5, 0.75), lr_decay=0.1)
+    cfg = recipes.fcn_config("smoke").with_(schedule=schedule, milestones=(0.5, 0.75), lr_decay=0.1)
     got = [train.lr_factor(cfg, s, 4) for s in range(4)]
     assert got == pytest.approx(expected)
 
 
 def test_weight_decay_goes_to_the_groups_the_model_names():
-    cfg = profiles.fcn_config("smoke").with_(weight_decay=5e-4)
+    cfg = recipes.fcn_config("smoke").with_(weight_decay=5e-4)
     from lsnb.models import vision as models
     model = tasks.new_model(cfg, (1, 28, 28), 10)
     decay, rest = train.param_groups(model, cfg.weight_decay)
@@ -199,7 +199,7 @@ def test_snapshots_are_kept_at_evenly_spaced_steps(tiny, tmp_path):
 
 
 def test_new_config_fields_keep_old_digests():
-    cfg = profiles.fcn_config("cpu")
+    cfg = recipes.fcn_config("cpu")
     assert "teacher" not in cfg.to_dict() and "snapshots" not in cfg.to_dict()
     assert cfg.with_(snapshots=2).digest() != cfg.digest()
     assert config.TrainConfig.from_dict(cfg.with_(distill_temperature=3.0).to_dict()).distill_temperature == 3.0
@@ -209,8 +209,8 @@ def test_a_field_added_with_a_default_cannot_change_any_digest():
     """By construction: a config class with one more field hashes every old config as before."""
     grown = dataclasses.make_dataclass("Grown", [("label_noise", float, dataclasses.field(default=0.0))],
                                        bases=(config.TrainConfig,), frozen=True)
-    for old in (profiles.fcn_config("cpu"), profiles.transformer_config("smoke", alpha=0.1),
-                profiles.resnet_config("paper").with_(snapshots=4, teacher="0123456789abcdef")):
+    for old in (recipes.fcn_config("cpu"), recipes.transformer_config("smoke", alpha=0.1),
+                recipes.resnet_config("paper").with_(snapshots=4, teacher="0123456789abcdef")):
         new = grown(**dataclasses.asdict(old))
         assert new.digest() == old.digest()
         assert new.with_(label_noise=0.2).digest() != old.digest()
@@ -233,16 +233,16 @@ def test_validation_after_the_last_epoch_only_gives_the_same_model_and_final_met
     assert same_weights(weights(last.model), weights(every.model))  # validating draws no random numbers
     for key in ("val_accuracy", "val_nll", "test_accuracy"):
         assert last.metrics[key] == pytest.approx(every.metrics[key])
-    assert profiles.fcn_config("cpu").validate_every_epoch  # chapter 1 draws the FCN's curves
-    assert not profiles.table2_config("AlexNet", "cpu").validate_every_epoch
-    assert profiles.resnet_config("gpu").validate_every_epoch
+    assert recipes.fcn_config("cpu").validate_every_epoch  # chapter 1 draws the FCN's curves
+    assert not recipes.table2_config("AlexNet", "cpu").validate_every_epoch
+    assert recipes.resnet_config("gpu").validate_every_epoch
 
 
 def test_digests_of_stored_runs_are_pinned():
     """The names of existing run folders: a change here retrains every stored run (say so if it is meant)."""
-    assert profiles.fcn_config("cpu", alpha=0.1, seed=1).digest() == PINNED["fcn cpu 0.1 1"]
-    assert profiles.transformer_config("cpu").digest() == PINNED["transformer cpu 0 0"]
-    assert profiles.table2_config("ResNet", "cpu", alpha=0.1, seed=1).digest() == PINNED["resnet cpu table2 0.1 1"]
+    assert recipes.fcn_config("cpu", alpha=0.1, seed=1).digest() == PINNED["fcn cpu 0.1 1"]
+    assert recipes.transformer_config("cpu").digest() == PINNED["transformer cpu 0 0"]
+    assert recipes.table2_config("ResNet", "cpu", alpha=0.1, seed=1).digest() == PINNED["resnet cpu table2 0.1 1"]
 
 
 def test_distillation_needs_a_finished_teacher_on_the_same_data(tiny, tmp_path):

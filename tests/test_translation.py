@@ -4,7 +4,7 @@ import torch
 
 from lsnb.data import images as data, text
 from lsnb.models import decode
-from lsnb.engine import profiles, runs, train
+from lsnb.engine import profiles, recipes, runs, train
 from lsnb.chapters import translation
 from lsnb.data.text import BOS, EOS, PAD
 
@@ -58,7 +58,7 @@ def test_token_batches_are_cut_to_the_longest_sentence():
 @pytest.fixture
 def copy_task(monkeypatch):
     monkeypatch.setattr(runs, "load_data", token_dataset)
-    return profiles.transformer_config("smoke").with_(epochs=25, batch_size=32, lr=3e-3, n_train=None, n_val=32,
+    return recipes.transformer_config("smoke").with_(epochs=25, batch_size=32, lr=3e-3, n_train=None, n_val=32,
                                                       n_test=32)
 
 
@@ -87,7 +87,7 @@ def test_label_smoothing_run_differs_only_in_alpha(copy_task, tmp_path):
 def test_every_transformer_config_takes_two_steps(profile, monkeypatch, tmp_path):
     """Each profile's Transformer (paper: d_model 512, 6+6 layers, Multi30k) through the real loop on CPU,
     on random token tensors of the corpus's layout (64 positions, 8000-token vocabulary)."""
-    cfg = profiles.transformer_config(profile, alpha=0.1)
+    cfg = recipes.transformer_config(profile, alpha=0.1)
     g = torch.Generator().manual_seed(0)
 
     def fake(config):

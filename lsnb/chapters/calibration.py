@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from ..book.glue import pm
 from ..engine import grid
-from ..engine.profiles import configs
+from ..engine.recipes import configs
 from ..engine.runs import split_logits
 from ..methods import metrics
 from ..methods.calibration import calibration_summary, ece_grid_temperature, fit_temperature

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from ..book.glue import pm
 from ..book.results import Claim
 from ..engine import grid
-from ..engine.profiles import alexnet_student, fcn_config, get_profile, resnet_config, student_config
+from ..engine.profiles import get_profile
+from ..engine.recipes import alexnet_student, fcn_config, resnet_config, student_config
 from ..methods.stats import NOT_TESTABLE, Premise, compare, from_verdict
 from .paper import CHANDRASEGARAN, TEACHER_MATCH, claim_row, setting
 

@@ -1,5 +1,5 @@
 """Chapter 1 (sec. 1 of the paper): its claims -- eq. (1) as lsnb and torch compute it, and the first
-experiment's accuracy. The chapter's runs are the profile's FCN recipe over alpha (:func:`lsnb.engine.profiles.configs`)."""
+experiment's accuracy. The chapter's runs are the profile's FCN recipe over alpha (:func:`lsnb.engine.recipes.configs`)."""
 from __future__ import annotations
 
 from ..book.glue import pm

@@ -15,7 +15,7 @@ import torch
 from ..book.glue import pm
 from ..book.results import Claim
 from ..engine import grid
-from ..engine.profiles import TABLE2_MODELS, configs
+from ..engine.recipes import TABLE2_MODELS, configs
 from ..engine.runs import derived, last_epoch_accuracy, load_data, predict
 from ..methods.geometry import GEOMETRY_LABELS, GEOMETRY_NUMBERS, Projection, geometry_numbers, project_classes
 from ..methods.metrics import SeedComparison, mean_and_spread
@@ -29,7 +29,7 @@ class Table2Runs:
     """The networks of the paper's Table 2 (sec. 2), trained with hard targets and with label smoothing.
 
     ``table2``: ``{model name: runs}`` with ``alphas`` = (0, the chapter's alpha) and every seed,
-    for the models of :data:`lsnb.engine.profiles.TABLE2_MODELS`; ``sweep``: ``{model name: runs}``
+    for the models of :data:`lsnb.engine.recipes.TABLE2_MODELS`; ``sweep``: ``{model name: runs}``
     of the profile's ``sweep_models`` over ``sweep_alphas``, first seed only.
     """
 
@@ -95,7 +95,7 @@ def table2_runs(setup: ChapterSetup, dataset: str | None = None, runs_dir=None) 
     """Train (or load from the run store) the runs of Table 2 and the sweep over alpha (chapters 2 and 3).
 
     ``dataset`` is the parameters cell's: None trains each network on its profile's
-    dataset (:func:`lsnb.engine.profiles.alexnet_config` and :func:`~lsnb.engine.profiles.resnet_config`
+    dataset (:func:`lsnb.engine.recipes.alexnet_config` and :func:`~lsnb.engine.recipes.resnet_config`
     have their own), a name trains all of them on it. The sweep runs alpha over the
     profile's values, 0, the chapter's alpha and 0.3, one seed each.
     """

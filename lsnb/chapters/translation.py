@@ -13,7 +13,7 @@ import torch
 
 from ..methods import metrics
 from ..engine import runs
-from ..engine.profiles import transformer_config
+from ..engine.recipes import transformer_config
 from ..data import text
 from ..models.decode import bleu, bleu_bootstrap, translate
 from ..methods.metrics import mean_and_spread
