@@ -349,7 +349,9 @@ def test_an_edition_grows_chapter_by_chapter_each_with_its_own_provenance(tmp_pa
 
 def test_a_chapter_that_reuses_another_is_made_with_it_and_names_it():
     assert manifests.with_dependencies(["03_calibration"]) == ["02_representations", "03_calibration"]
-    assert manifests.with_dependencies(["02_representations"]) == ["02_representations", "03_calibration"]
+    assert manifests.with_dependencies(["02_representations"]) == ["02_representations", "03_calibration",
+                                                                    "05_later_claims"]
+    assert manifests.with_dependencies(["05_later_claims"]) == ["02_representations", "05_later_claims"]
     assert manifests.with_dependencies(["04_distillation", "01_label_smoothing"]) == ["01_label_smoothing",
                                                                                    "04_distillation"]
     record = manifests.make_manifest([{"chapter": "03_calibration", "meta": {}}], profile="gpu", env={})["chapters"][0]
@@ -359,5 +361,5 @@ def test_a_chapter_that_reuses_another_is_made_with_it_and_names_it():
 def test_the_next_group_is_the_first_chapter_the_edition_lacks_with_what_it_reuses(tmp_path):
     assert editions.next_group(tmp_path / "none") == ["01_label_smoothing"]
     hand_made_edition(tmp_path, {"01_label_smoothing": ("1", [], GPU_META)})
-    # chapter 2 with chapter 3, which reuses its runs: made once, together
-    assert editions.next_group(tmp_path / "gpu") == ["02_representations", "03_calibration"]
+    # chapter 2 with chapters 3 and 5, which reuse its runs: made once, together
+    assert editions.next_group(tmp_path / "gpu") == ["02_representations", "03_calibration", "05_later_claims"]

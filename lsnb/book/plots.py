@@ -267,3 +267,73 @@ def information_vs_samples(table: pd.DataFrame):
     ax.legend(fontsize="small", title=None, loc="upper left", bbox_to_anchor=(1.08, 1), frameon=False)
     fig.tight_layout()
     return fig
+
+
+def _panels_by(table: pd.DataFrame, by: str, height: float = 2.8, sharey: bool = True):
+    names = list(dict.fromkeys(table[by]))
+    fig, axes = plt.subplots(1, len(names), figsize=(PAGE_WIDTH, height), squeeze=False, sharey=sharey)
+    return fig, list(zip(names, axes[0]))
+
+
+def risk_coverage(table: pd.DataFrame):
+    """Xia et al. (2025)'s risk-coverage curves (:func:`lsnb.chapters.later_claims.risk_coverage_curves`): per
+    network, the error rate among the accepted test examples against the fraction accepted, most confident
+    first; one line per training and confidence score. Lower is better; the area under a curve is its AURC."""
+    fig, panels = _panels_by(table, "model")
+    for name, ax in panels:
+        part = table[table["model"] == name]
+        sns.lineplot(part, x="coverage (%)", y="risk (%)", hue="curve", style="curve", ax=ax, errorbar=None,
+                     linewidth=1.2)
+        ax.set_title(name, fontsize="small")
+        ax.set_xlim(0, 100)
+        ax.set_ylim(0, 1.05 * table["risk (%)"].max())
+        ax.get_legend().remove()
+    handles, labels = panels[-1][1].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize="x-small", loc="lower center", ncol=len(labels), frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return fig
+
+
+def confidence_histograms(table: pd.DataFrame):
+    """Zhu et al. (2022)'s histograms (:func:`lsnb.chapters.later_claims.confidence_rows`): the maximum softmax
+    probability of correct and of wrong test predictions, one panel per network and training, each group
+    normalised to sum to 1, on a logarithmic count axis (most correct predictions sit in the last bin)."""
+    trainings = list(dict.fromkeys(table["training"]))
+    models = list(dict.fromkeys(table["model"]))
+    fig, axes = plt.subplots(len(trainings), len(models), figsize=(PAGE_WIDTH, 2.1 * len(trainings) + 0.4),
+                             squeeze=False, sharex=True, sharey=True)
+    for i, training in enumerate(trainings):
+        for j, model in enumerate(models):
+            ax = axes[i, j]
+            part = table[(table["model"] == model) & (table["training"] == training)]
+            sns.histplot(part, x="confidence (max softmax)", hue="prediction", hue_order=["correct", "wrong"],
+                         bins=np.linspace(0, 1, 21), stat="probability", common_norm=False, element="step", ax=ax,
+                         legend=(i, j) == (0, len(models) - 1))
+            ax.set_yscale("log")
+            ax.set_title(f"{model}, {training}", fontsize="small")
+            ax.set_ylabel("fraction of the group" if j == 0 else "")
+            ax.set_xlabel("")
+    sns.move_legend(axes[0, -1], "upper left", fontsize="x-small", title_fontsize="x-small")
+    fig.supxlabel("confidence: the maximum softmax probability", fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def robustness_vs_eps(table: pd.DataFrame):
+    """Fu et al. (2020)'s comparison (:func:`lsnb.chapters.later_claims.attack_rows`, long form): test accuracy
+    (%) against the L-infinity radius eps of the attack, per network; colour the training, line style the
+    attack (white-box FGSM and PGD, PGD transferred from a hard-target network of another seed); band: sd
+    over seeds."""
+    fig, panels = _panels_by(table, "model", height=3.4)
+    for name, ax in panels:
+        sns.lineplot(table[table["model"] == name], x="eps", y="accuracy (%)", hue="training", style="attack",
+                     marker="o", markersize=4, errorbar="sd", ax=ax)
+        ax.set_title(name, fontsize="small")
+        ax.set_xlabel("")
+        ax.set_ylim(0, 100)
+        ax.get_legend().remove()
+    fig.supxlabel("attack radius eps (L-infinity, pixels in [0, 1])", fontsize="small", y=0.2)
+    handles, labels = panels[-1][1].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize="x-small", loc="lower center", ncol=4, frameon=False)
+    fig.tight_layout(rect=(0, 0.2, 1, 1))
+    return fig

@@ -65,7 +65,7 @@ def sha256(path: Path) -> str:
 
 # A chapter that reuses another's trained runs: an edition makes them together (the run store of the machine
 # that makes it starts empty), and the chapter's page names the one it builds on.
-DEPENDS = {"03_calibration": ("02_representations",)}
+DEPENDS = {"03_calibration": ("02_representations",), "05_later_claims": ("02_representations",)}
 
 
 def with_dependencies(names) -> list[str]:

@@ -84,6 +84,19 @@ def prepare_batch(x: torch.Tensor, augment: str, train: bool, generator: torch.G
     raise ValueError(f"augment={augment!r} is unknown: use none, shift2, cifar or alexnet")
 
 
+def test_view(x: torch.Tensor, augment: str) -> torch.Tensor:
+    """The model input :func:`prepare_batch` makes at test time (``train=False``), from images scaled to [0, 1]
+    and differentiable in them: an attack (:mod:`lsnb.methods.attacks`) perturbs the pixels, the network sees
+    them as it does at test time."""
+    if augment in ("none", "shift2"):
+        return x
+    if augment == "cifar":
+        return per_image_standardize(x * 255)
+    if augment == "alexnet":
+        return per_image_standardize(center_crop(x, 24) * 255)
+    raise ValueError(f"augment={augment!r} is unknown: use none, shift2, cifar or alexnet")
+
+
 def input_shape(dataset_shape: tuple, augment: str) -> tuple:
     """The shape a model sees after :func:`prepare_batch` (AlexNet's augmentation crops to 24 x 24)."""
     c, h, w = dataset_shape

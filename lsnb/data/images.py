@@ -231,33 +231,51 @@ def _imagefolder(path: Path) -> tuple[Split, Split, tuple]:
 
 
 def load(dataset: str, *, root: Path | None = None, n_val: int = 0, n_train: int | None = None,
-         n_test: int | None = None, split_seed: int = 0) -> Dataset:
+         n_test: int | None = None, split_seed: int = 0, classes: tuple = ()) -> Dataset:
     """Load a dataset as uint8 tensors, holding out ``n_val`` training images for validation.
 
     The validation images are a fixed random subset of the training set (the paper
     tunes on a held-out part of the training data, never on the test set); the same
     ``split_seed`` gives the same split for every model and alpha, so results compare.
     ``n_train`` / ``n_test`` take the first examples of the (shuffled) remainder and of
-    the test set, for the small profiles.
+    the test set, for the small profiles. ``classes`` (indices; empty: all) keeps the images of
+    those classes only, relabelled 0..k-1 in that order, and takes ``n_train`` / ``n_test`` among
+    them; the validation split is cut first, so it is the same images' subset whatever the classes.
     """
     check_dataset(dataset, "image")
     root = Path(root) if root is not None else default_root()
     if dataset.startswith("imagefolder:"):
-        train, test, classes = _imagefolder(Path(dataset.split(":", 1)[1]).expanduser())
+        train, test, names = _imagefolder(Path(dataset.split(":", 1)[1]).expanduser())
     else:
         if dataset == "fashion_mnist":
             prepare_fashion_mnist(root)
         tr, te = _torchvision(dataset, root, True), _torchvision(dataset, root, False)
-        train, test, classes = _as_split(tr), _as_split(te), tuple(tr.classes)
+        train, test, names = _as_split(tr), _as_split(te), tuple(tr.classes)
     if n_val >= len(train):
         raise ValueError(f"n_val={n_val} leaves no training data: {dataset} has {len(train)} training images")
     perm = torch.randperm(len(train), generator=torch.Generator().manual_seed(split_seed))
     val = train.take(perm[:n_val]) if n_val else None
     rest = perm[n_val:]
+    if classes:
+        if max(classes) >= len(names):
+            raise ValueError(f"classes={classes!r}: {dataset} has {len(names)} classes, indices 0..{len(names) - 1}")
+        rest = rest[torch.isin(train.y[rest], torch.tensor(classes))]
     train = train.take(rest[:n_train] if n_train else rest)
+    if classes:
+        train, test = _only(train, classes), _only(test, classes)
+        val = _only(val, classes) if val is not None else None
+        names = tuple(names[c] for c in classes)
     if n_test:
         test = test.take(torch.arange(min(n_test, len(test))))
-    return Dataset(dataset, train, val, test, classes)
+    return Dataset(dataset, train, val, test, names)
+
+
+def _only(split: Split, classes: tuple) -> Split:
+    """The images of ``classes`` in ``split``, in their order, labelled by their position in ``classes``."""
+    keep = torch.isin(split.y, torch.tensor(classes))
+    relabel = torch.full((max(int(split.y.max()), max(classes)) + 1,), -1, dtype=split.y.dtype)
+    relabel[torch.tensor(classes)] = torch.arange(len(classes), dtype=split.y.dtype)
+    return Split(split.x[keep], relabel[split.y[keep]])
 
 
 def batch_order(split: Split, batch_size: int, generator: torch.Generator) -> list:

@@ -139,6 +139,10 @@ class TrainConfig:
     # Validation accuracy and NLL after every epoch (the training curves), or only after the last: a network
     # that learns a small subset for many epochs would spend more time on the validation images than on its own.
     validate_every_epoch: bool = True
+    # The classes an image network learns, as indices of its dataset's classes, relabelled 0..k-1 in this order
+    # (empty: all of them); its training, validation and test images are those of these classes only. A network
+    # pretrained on some classes is probed on the others (Kornblith et al. 2021's transfer, chapter 5).
+    classes: tuple = ()
 
     def __post_init__(self):
         check_choice("model", self.model, tuple(MODELS))
@@ -177,6 +181,10 @@ class TrainConfig:
             raise ValueError(f"warmup={self.warmup!r} is not allowed: a fraction of training in [0, 1)")
         if not isinstance(self.validate_every_epoch, bool):
             raise ValueError(f"validate_every_epoch={self.validate_every_epoch!r} is not allowed: use True or False")
+        if self.classes and (self.task != "image" or len(set(self.classes)) != len(self.classes) or len(self.classes) < 2
+                             or any(isinstance(c, bool) or not isinstance(c, int) or c < 0 for c in self.classes)):
+            raise ValueError(f"classes={self.classes!r} is not allowed: an image network's classes are two or more "
+                             "distinct class indices >= 0 (empty: all of them)")
         if isinstance(self.snapshots, bool) or not isinstance(self.snapshots, int) or self.snapshots < 0:
             raise ValueError(f"snapshots={self.snapshots!r} is not allowed: use a whole number >= 0")
 
@@ -207,6 +215,7 @@ class TrainConfig:
     def from_dict(cls, d: dict) -> "TrainConfig":
         d = dict(d)
         d["milestones"] = tuple(d.get("milestones", ()))
+        d["classes"] = tuple(d.get("classes", ()))
         d["model_args"] = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in d.get("model_args", ()))
         return cls(**d)
 

@@ -119,6 +119,9 @@ class Profile:
     # only after the last where that pass would cost as much as the training (cpu: small subsets, many
     # epochs). The FCN always does: its validation pass is cheap and chapter 1 draws its curves.
     validate_every_epoch: bool = True
+    # Chapter 5's transfer test (Kornblith et al. 2021): the Table 2 networks trained again on half the classes,
+    # with and without label smoothing, every seed, and probed on the other half.
+    transfer_models: tuple = ("FCN", "AlexNet", "ResNet")
 
 
 

@@ -170,6 +170,15 @@ def table2_config(model: str, profile: str, *, dataset: str | None = None, alpha
     return cfg.with_(augment="none", n_train=p.table2_n_train or cfg.n_train, **changes)
 
 
+def transfer_config(model: str, profile: str, classes: tuple, *, dataset: str | None = None, alpha: float = 0.0,
+                    seed: int = 0, epochs: int | None = None) -> TrainConfig:
+    """A network of Table 2 (:func:`table2_config`) that learns only ``classes`` (indices of its dataset's
+    classes): the pretrained network of Kornblith et al. (2021)'s transfer test, whose penultimate features
+    a linear probe then reads on the other classes (chapter 5)."""
+    return table2_config(model, profile, dataset=dataset, alpha=alpha, seed=seed, epochs=epochs).with_(
+        classes=tuple(int(c) for c in classes))
+
+
 def configs(model: str, profile: str, *, dataset: str | None, alphas, seeds, epochs: int | None = None) -> list:
     """One :func:`table2_config` of ``model`` per (alpha, seed) (``epochs``: None for its profile's schedule)."""
     return [table2_config(model, profile, dataset=dataset, alpha=a, seed=s, epochs=epochs)

@@ -41,14 +41,15 @@ def default_device() -> torch.device:
 
 
 @functools.lru_cache(maxsize=4)
-def _cached_load(task, dataset, n_val, n_train, n_test):
-    return tasks.TASKS[task].load(dataset, n_val=n_val, n_train=n_train, n_test=n_test)
+def _cached_load(task, dataset, n_val, n_train, n_test, classes=()):
+    only = {"classes": classes} if classes else {}  # image networks of a class subset (TrainConfig.classes)
+    return tasks.TASKS[task].load(dataset, n_val=n_val, n_train=n_train, n_test=n_test, **only)
 
 
 def load_data(config: TrainConfig) -> data.Dataset:
     """The dataset a config trains on, loaded by its task (cached in memory: chapters train many configs on one
     dataset)."""
-    return _cached_load(config.task, config.dataset, config.n_val, config.n_train, config.n_test)
+    return _cached_load(config.task, config.dataset, config.n_val, config.n_train, config.n_test, config.classes)
 
 
 def outputs(model: nn.Module, split: data.Split, task: tasks.Task, augment: str, batch_size: int,

@@ -1,0 +1,247 @@
+"""Chapter 5: later claims about label smoothing, measured on the networks of Table 2.
+
+Each function measures one follow-up paper's quantity on every run of chapter 2's Table 2
+(:class:`lsnb.chapters.representations.Table2Runs`: hard targets and the chapter's alpha, every
+seed), from what the run store keeps: the validation and test logits
+(:func:`lsnb.engine.runs.split_logits`), and the weights, whose penultimate features and attack
+results are computed once and kept beside the run (:func:`lsnb.engine.runs.derived`).
+
+* :func:`score_rows`: selective classification (Xia et al. 2025; :mod:`lsnb.methods.selective`),
+  failure prediction (Zhu et al. 2022) and calibration after temperature scaling (Wang et al. 2021);
+* :func:`collapse_rows`: neural collapse (Zhou et al. 2022; Guo et al. 2025) and class separation
+  (Kornblith et al. 2021; :mod:`lsnb.methods.collapse`) on the training images;
+* :func:`transfer_rows`: Kornblith et al.'s transfer test, networks pretrained on half the classes,
+  a linear probe (:mod:`lsnb.methods.probe`) on the other half;
+* :func:`attack_rows`: white-box and transferred PGD (Fu et al. 2020; :mod:`lsnb.methods.attacks`).
+
+:mod:`lsnb.chapters.later_verdicts` turns them into the chapter's claims.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..data.augment import test_view
+from ..engine import grid
+from ..engine.recipes import transfer_config
+from ..engine.runs import derived, load_data, predict, split_logits
+from ..methods import attacks, collapse, selective
+from ..methods.calibration import ece_grid_temperature, fit_temperature
+from ..methods.metrics import ece
+from ..methods.probe import linear_probe
+from .representations import penultimate
+
+# Kornblith et al.'s transfer, offline: pretrain on five classes, probe on the other five. Each probe class has
+# a relative among the pretraining classes (Shirt and Coat of T-shirt and Pullover, Sneaker and Ankle boot of
+# Sandal), so features that generalise beyond the labels they were trained on can tell them apart.
+TRANSFER_SPLIT = {
+    "fashion_mnist": (("T-shirt/top", "Trouser", "Pullover", "Sandal", "Bag"),
+                      ("Dress", "Coat", "Shirt", "Sneaker", "Ankle boot")),
+    "cifar10": (("airplane", "automobile", "bird", "cat", "deer"), ("dog", "frog", "horse", "ship", "truck")),
+}
+N_TRAIN_FEATURES = 3000  # training images whose penultimate features neural collapse is measured on
+N_ATTACK = 500           # test images every network is attacked on (the first ones: the same for all)
+PGD_STEPS = 10
+MEASURE_VERSION = 1      # of the numbers kept beside the runs (lsnb.engine.runs.derived)
+
+
+def _hard_first(runs):
+    return sorted(runs, key=lambda r: (r.config.alpha, r.config.seed))
+
+
+# ----------------------------------------------------------------------------- logits: Xia, Zhu, Wang
+
+def score_numbers(run, n_bins: int = 15) -> dict:
+    """One run's selective-classification, failure-prediction and calibration numbers on its test split.
+
+    ``aurc_msp`` / ``aurc_pnorm``: AURC (%) of the maximum softmax probability and of MaxLogit-pNorm, its
+    ``p`` chosen on the validation split (``p`` None: the MSP was better there and is kept);
+    ``auroc`` (%) and ``fpr95`` (%) of the MSP for correct vs wrong; ``ece`` at T = 1 and ``ece_ts`` after
+    temperature scaling by the ``T`` with the lowest validation ECE on a grid (Wang et al.'s fit), ``ece_ts_nll``
+    by the ``T_nll`` fitted on validation NLL (chapter 3's).
+    """
+    (val, val_y), (test, test_y) = split_logits(run, "val"), split_logits(run, "test")
+    correct = test.argmax(-1) == test_y
+    p = selective.choose_p(val, val_y)
+    fixed = selective.pnorm_score(test, p) if p is not None else selective.msp_score(test)
+    msp = selective.msp_score(test)
+    t_ece, t_nll = ece_grid_temperature(val, val_y, n_bins=n_bins), fit_temperature(val, val_y)
+    return {"accuracy": 100 * correct.double().mean().item(), "aurc_msp": 100 * selective.aurc(msp, correct),
+            "aurc_pnorm": 100 * selective.aurc(fixed, correct), "p": p,
+            "auroc": 100 * selective.auroc(msp, correct), "fpr95": 100 * selective.fpr_at_95_tpr(msp, correct),
+            "ece": ece(test, test_y, n_bins), "T": t_ece, "ece_ts": ece(test, test_y, n_bins, t_ece),
+            "T_nll": t_nll, "ece_ts_nll": ece(test, test_y, n_bins, t_nll)}
+
+
+def score_rows(runs: dict, n_bins: int = 15) -> list:
+    """:func:`score_numbers` of every run of every network (``{name: runs}``): one row per run."""
+    return [{"model": name, "alpha": r.config.alpha, "seed": r.config.seed, **score_numbers(r, n_bins)}
+            for name, rs in runs.items() for r in _hard_first(rs)]
+
+
+def risk_coverage_curves(runs: dict, seed: int, points: int = 200) -> list:
+    """Xia et al.'s Figure: the test risk-coverage curve of the ``seed`` runs of every network, hard targets
+    and label smoothing with the MSP, and label smoothing with MaxLogit-pNorm; ``points`` per curve."""
+    rows = []
+    for name, rs in runs.items():
+        for r in _hard_first(rs):
+            if r.config.seed != seed:
+                continue
+            (val, val_y), (test, test_y) = split_logits(r, "val"), split_logits(r, "test")
+            correct = test.argmax(-1) == test_y
+            scores = {"MSP": selective.msp_score(test)}
+            p = selective.choose_p(val, val_y)
+            if r.config.alpha > 0 and p is not None:
+                scores[f"pNorm, p = {p:g}"] = selective.pnorm_score(test, p)
+            for score_name, s in scores.items():
+                coverage, risk = selective.risk_coverage(s, correct)
+                keep = torch.linspace(1, len(coverage) - 1, points).round().long()
+                training = "hard" if r.config.alpha == 0 else f"LS {r.config.alpha:g}"
+                rows += [{"model": name, "curve": f"{training}, {score_name}", "coverage (%)": 100 * c,
+                          "risk (%)": 100 * k} for c, k in zip(coverage[keep].tolist(), risk[keep].tolist())]
+    return rows
+
+
+def confidence_rows(runs: dict, seed: int) -> list:
+    """Zhu et al.'s histograms: the test MSP of the ``seed`` runs, one row per prediction, correct or wrong."""
+    rows = []
+    for name, rs in runs.items():
+        for r in _hard_first(rs):
+            if r.config.seed == seed:
+                test, test_y = split_logits(r, "test")
+                msp = selective.msp_score(test).exp()
+                right = (test.argmax(-1) == test_y).tolist()
+                training = "hard targets" if r.config.alpha == 0 else f"LS, alpha = {r.config.alpha:g}"
+                rows += [{"model": name, "training": training, "prediction": "correct" if ok else "wrong",
+                          "confidence (max softmax)": m} for m, ok in zip(msp.tolist(), right)]
+    return rows
+
+
+# ----------------------------------------------------------------------------- features: Guo, Zhou, Kornblith
+
+def collapse_rows(runs: dict, n: int = N_TRAIN_FEATURES) -> list:
+    """:func:`lsnb.methods.collapse.collapse_numbers` of every run on the penultimate features of its first
+    ``n`` training images (the images it was trained on, test-time view): one row per run."""
+    rows = []
+    for name, rs in runs.items():
+        for r in _hard_first(rs):
+            def compute(r=r):
+                features, labels = penultimate(r, load_data(r.config).train, n)
+                return collapse.collapse_numbers(features, labels, r.model.head.weight)
+            numbers = derived(r, "collapse", f"train_n{n}", compute, version=MEASURE_VERSION)
+            rows.append({"model": name, "alpha": r.config.alpha, "seed": r.config.seed, **numbers})
+    return rows
+
+
+def transfer_split(dataset) -> tuple[tuple, tuple]:
+    """The pretraining and the probe classes of a dataset (:data:`TRANSFER_SPLIT`; elsewhere the first and
+    the second half of its classes), as indices."""
+    names = TRANSFER_SPLIT.get(dataset.name)
+    if names is None:
+        half = dataset.num_classes // 2
+        return tuple(range(half)), tuple(range(half, dataset.num_classes))
+    return tuple(tuple(dataset.classes.index(c) for c in part) for part in names)
+
+
+def transfer_runs(setup, table2, models=None, runs_dir=None) -> dict:
+    """The networks of the transfer test: each of ``models`` (None: the profile's ``transfer_models``) trained
+    as in Table 2 (``table2``:
+    :class:`lsnb.chapters.representations.Table2Runs`, whose datasets they keep) on the pretraining classes
+    of :func:`transfer_split` only, with and without label smoothing, every seed."""
+    out = {}
+    for model in setup.profile.transfer_models if models is None else models:
+        first = table2.table2[model][0].config
+        pretrain, _ = transfer_split(load_data(first))
+        out[model] = grid.train_many([transfer_config(model, setup.profile.name, pretrain, dataset=first.dataset,
+                                                      alpha=a, seed=s, epochs=setup.epochs)
+                                      for a in table2.alphas for s in setup.seeds], runs_dir=runs_dir)
+    return out
+
+
+def transfer_rows(runs: dict) -> list:
+    """Per transfer network: its class separation on its own (pretraining) training images and the test
+    accuracy (%) of a linear probe on its frozen penultimate features for the other classes, fitted on their
+    validation images (the same images for every network, none trained on) and tested on their test images."""
+    rows = []
+    for name, rs in runs.items():
+        for r in _hard_first(rs):
+            def compute(r=r):
+                ds = load_data(r.config.with_(classes=()))
+                _, probe = transfer_split(ds)
+                held = load_data(r.config.with_(classes=probe))
+                own, own_y = penultimate(r, load_data(r.config).train, N_TRAIN_FEATURES)
+                _, train_f = predict(r.model, held.val, r.config.augment, with_features=True)
+                _, test_f = predict(r.model, held.test, r.config.augment, with_features=True)
+                result = linear_probe(train_f, held.val.y, test_f, held.test.y)
+                return {"class_separation": collapse.class_separation(own, own_y, len(r.config.classes)),
+                        "probe_accuracy": 100 * result["accuracy"], "probe_lambda": result["lam"],
+                        "probe_train": len(held.val), "probe_test": len(held.test)}
+            numbers = derived(r, "transfer", "probe", compute, version=MEASURE_VERSION)
+            rows.append({"model": name, "alpha": r.config.alpha, "seed": r.config.seed,
+                         "train_accuracy": 100 * r.history[-1]["train_accuracy"], **numbers})
+    return rows
+
+
+# ----------------------------------------------------------------------------- attacks: Fu et al.
+
+def attack_budget(dataset: str) -> float:
+    """The L-infinity radius of the chapter's verdicts: 0.1 on the 28 x 28 grey datasets (the usual
+    Fashion-MNIST budget), 8/255 on colour images (the usual CIFAR one)."""
+    return 0.1 if dataset in ("fashion_mnist", "mnist") else 8 / 255
+
+
+def _network(run):
+    model, augment = run.model.eval(), run.config.augment
+    return lambda x: model(test_view(x, augment))
+
+
+def _attack_images(run, n: int):
+    split = load_data(run.config).test
+    x, y = split.x[:n].float() / 255, split.y[:n]
+    return x.to(next(run.model.parameters()).device), y.to(next(run.model.parameters()).device)
+
+
+def attack_rows(runs: dict, eps_grid, n: int = N_ATTACK, steps: int = PGD_STEPS) -> list:
+    """Per run and radius: its accuracy (%) on the first ``n`` test images clean, under white-box FGSM and PGD
+    (``steps`` steps) crafted on itself, and under PGD *transferred* from the hard-target network of the next
+    seed (cyclically; never itself). The attacks start from one fixed random seed, so the hard-target source's
+    images are the same whether crafted for its own row or transferred."""
+    rows = []
+    for name, rs in runs.items():
+        hard = sorted((r for r in rs if r.config.alpha == 0), key=lambda r: r.config.seed)
+        crafted = {}
+
+        def adversarial(source, eps):
+            key = (source.path.name, eps)
+            if key not in crafted:
+                x, y = _attack_images(source, n)
+                crafted[key] = attacks.pgd(_network(source), x, y, eps, steps,
+                                           generator=torch.Generator().manual_seed(0))
+            return crafted[key]
+
+        for r in _hard_first(rs):
+            source = hard[(next(i for i, h in enumerate(hard) if h.config.seed == r.config.seed) + 1) % len(hard)] \
+                if any(h.config.seed == r.config.seed for h in hard) else hard[0]
+            for eps in eps_grid:
+                def compute(r=r, eps=eps, source=source):
+                    f, (x, y) = _network(r), _attack_images(r, n)
+                    out = {"clean": attacks.accuracy_on(f, x, y), "fgsm": attacks.accuracy_on(f, attacks.fgsm(f, x, y, eps), y),
+                           "pgd": attacks.accuracy_on(f, adversarial(r, eps), y)}
+                    if source is not r:
+                        out["transfer"] = attacks.accuracy_on(f, adversarial(source, eps), y)
+                    return {k: 100 * v for k, v in out.items()}
+                key = f"test_n{n}_eps{eps:g}_pgd{steps}_from_{source.path.name}"
+                rows.append({"model": name, "alpha": r.config.alpha, "seed": r.config.seed, "eps": eps,
+                             **derived(r, "attacks", key, compute, version=MEASURE_VERSION)})
+    return rows
+
+
+def check_attack_eps(attack_eps, dataset: str) -> tuple[float, tuple]:
+    """The parameters cell's ``attack_eps`` (None: :func:`attack_budget` of the dataset; else a number in
+    (0, 0.5]) and the radii the attacks sweep: a quarter, a half and all of it."""
+    if attack_eps is None:
+        attack_eps = attack_budget(dataset)
+    if isinstance(attack_eps, bool) or not isinstance(attack_eps, (int, float)) or not 0 < attack_eps <= 0.5:
+        raise ValueError(f"attack_eps={attack_eps!r} is not allowed: use None (the dataset's usual budget) or an "
+                         "L-infinity radius in (0, 0.5] for pixels in [0, 1], e.g. 0.1")
+    eps = float(attack_eps)
+    return eps, (eps / 4, eps / 2, eps)
