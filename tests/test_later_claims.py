@@ -42,7 +42,7 @@ def judge(scores=None, collapse=None, transfer=None, attacks=None, memorised=99.
     transfer = transfer or [transfer_row(a, s) for a in (0.0, 0.1) for s in SEEDS]
     attacks = attacks or ([attack_row(0.0, s, 5.0, 30.0) for s in SEEDS]
                           + [attack_row(0.1, s, 40.0, 20.0) for s in SEEDS])
-    claims = later_verdicts.later_claims(setup, table2, scores, collapse, transfer, attacks, 0.1)
+    claims = later_verdicts.later_claims(setup, table2, scores, collapse, transfer, attacks)
     return {key: c for key, c in zip(["sc", "fix", "fp", "ts", "nc1", "nc2", "r2", "transfer", "whitebox",
                                       "masking"], claims)}
 
@@ -99,11 +99,28 @@ def test_transfer_runs_train_the_table2_networks_on_the_pretraining_classes(monk
                                                       alpha=c.alpha, seed=c.seed) for c in seen)
 
 
-def test_transfer_split_and_attack_budget():
+def test_transfer_split_and_attack_radii():
     ds = SimpleNamespace(name="other", num_classes=6, classes=tuple("abcdef"))
     assert later_claims.transfer_split(ds) == ((0, 1, 2), (3, 4, 5))
-    assert later_claims.check_attack_eps(None, "fashion_mnist") == (0.1, (0.025, 0.05, 0.1))
-    assert later_claims.check_attack_eps(None, "cifar10")[0] == pytest.approx(8 / 255)
+    assert later_claims.check_attack_eps(None) is None and later_claims.check_attack_eps(0.2) == 0.2
+    assert later_claims.attack_radii("fashion_mnist") == (0.025, 0.05, 0.1)
+    assert later_claims.attack_radii("imagefolder:data/cifar10-jpeg")[-1] == pytest.approx(8 / 255)
+    assert later_claims.attack_radii("cifar10", 0.2) == (0.05, 0.1, 0.2)
     for bad in (0, -0.1, 0.7, "0.1", True):
         with pytest.raises(ValueError, match="attack_eps="):
-            later_claims.check_attack_eps(bad, "fashion_mnist")
+            later_claims.check_attack_eps(bad)
+
+
+def test_a_transferred_attack_comes_from_another_seeds_hard_target_network():
+    def run(alpha, seed):
+        return SimpleNamespace(config=SimpleNamespace(alpha=alpha, seed=seed))
+    hard = [run(0.0, s) for s in (0, 1, 2)]
+    assert [later_claims.transfer_source(run(a, s), hard).config.seed for a in (0.0, 0.1) for s in (0, 1, 2)] == [1, 2, 0] * 2
+    assert later_claims.transfer_source(run(0.1, 0), hard[:1]) is None
+
+
+def test_without_a_second_seed_the_masking_claim_is_not_testable():
+    attacks = [{**attack_row(0.0, 0, 5.0, 30.0)}, {**attack_row(0.1, 0, 40.0, 20.0)}]
+    for a in attacks:
+        del a["transfer"]
+    assert judge(attacks=attacks)["masking"].verdict == "not testable"

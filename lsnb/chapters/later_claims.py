@@ -39,9 +39,10 @@ TRANSFER_SPLIT = {
     "cifar10": (("airplane", "automobile", "bird", "cat", "deer"), ("dog", "frog", "horse", "ship", "truck")),
 }
 N_TRAIN_FEATURES = 3000  # training images whose penultimate features neural collapse is measured on
-N_ATTACK = 500           # test images every network is attacked on (the first ones: the same for all)
 PGD_STEPS = 10
-MEASURE_VERSION = 1      # of the numbers kept beside the runs (lsnb.engine.runs.derived)
+# The version of the numbers kept beside the runs (lsnb.engine.runs.derived): raised whenever a method or a
+# setting the cache names do not say (the probe's grid of strengths, PGD's step rule) changes.
+MEASURE_VERSION = 1
 
 
 def _hard_first(runs):
@@ -175,7 +176,9 @@ def transfer_rows(runs: dict) -> list:
                 return {"class_separation": collapse.class_separation(own, own_y, len(r.config.classes)),
                         "probe_accuracy": 100 * result["accuracy"], "probe_lambda": result["lam"],
                         "probe_train": len(held.val), "probe_test": len(held.test)}
-            numbers = derived(r, "transfer", "probe", compute, version=MEASURE_VERSION)
+            probe_classes = transfer_split(load_data(r.config.with_(classes=())))[1]
+            key = f"probe_c{'-'.join(map(str, probe_classes))}_own_n{N_TRAIN_FEATURES}"
+            numbers = derived(r, "transfer", key, compute, version=MEASURE_VERSION)
             rows.append({"model": name, "alpha": r.config.alpha, "seed": r.config.seed,
                          "train_accuracy": 100 * r.history[-1]["train_accuracy"], **numbers})
     return rows
@@ -184,9 +187,27 @@ def transfer_rows(runs: dict) -> list:
 # ----------------------------------------------------------------------------- attacks: Fu et al.
 
 def attack_budget(dataset: str) -> float:
-    """The L-infinity radius of the chapter's verdicts: 0.1 on the 28 x 28 grey datasets (the usual
-    Fashion-MNIST budget), 8/255 on colour images (the usual CIFAR one)."""
+    """The L-infinity radius of the attacks' verdicts on a dataset: 0.1 on the 28 x 28 grey datasets (the
+    usual Fashion-MNIST budget), 8/255 on colour images (the usual CIFAR one)."""
     return 0.1 if dataset in ("fashion_mnist", "mnist") else 8 / 255
+
+
+def check_attack_eps(attack_eps) -> float | None:
+    """The parameters cell's ``attack_eps``: None (each network's :func:`attack_budget`) or an L-infinity radius
+    in (0, 0.5] for pixels in [0, 1]."""
+    if attack_eps is None:
+        return None
+    if isinstance(attack_eps, bool) or not isinstance(attack_eps, (int, float)) or not 0 < attack_eps <= 0.5:
+        raise ValueError(f"attack_eps={attack_eps!r} is not allowed: use None (each dataset's usual budget) or an "
+                         "L-infinity radius in (0, 0.5] for pixels in [0, 1], e.g. 0.1")
+    return float(attack_eps)
+
+
+def attack_radii(dataset: str, attack_eps: float | None = None) -> tuple:
+    """The radii a network is attacked at: a quarter, a half and all of its verdicts' radius (``attack_eps``,
+    or the dataset's :func:`attack_budget`)."""
+    eps = attack_budget(dataset) if attack_eps is None else attack_eps
+    return (eps / 4, eps / 2, eps)
 
 
 def _network(run):
@@ -196,52 +217,51 @@ def _network(run):
 
 def _attack_images(run, n: int):
     split = load_data(run.config).test
-    x, y = split.x[:n].float() / 255, split.y[:n]
-    return x.to(next(run.model.parameters()).device), y.to(next(run.model.parameters()).device)
+    device = next(run.model.parameters()).device
+    return (split.x[:n].float() / 255).to(device), split.y[:n].to(device)
 
 
-def attack_rows(runs: dict, eps_grid, n: int = N_ATTACK, steps: int = PGD_STEPS) -> list:
-    """Per run and radius: its accuracy (%) on the first ``n`` test images clean, under white-box FGSM and PGD
-    (``steps`` steps) crafted on itself, and under PGD *transferred* from the hard-target network of the next
-    seed (cyclically; never itself). The attacks start from one fixed random seed, so the hard-target source's
-    images are the same whether crafted for its own row or transferred."""
+def transfer_source(run, hard: list):
+    """The hard-target network a run's transferred attack is crafted on: the next seed's (cyclically), never
+    the run's own seed; None with a single seed."""
+    if len(hard) < 2:
+        return None
+    later = [h for h in hard if h.config.seed > run.config.seed]
+    source = later[0] if later else hard[0]
+    return source if source.config.seed != run.config.seed else None
+
+
+def attack_rows(runs: dict, n: int, attack_eps: float | None = None, steps: int = PGD_STEPS) -> list:
+    """Per run and radius (:func:`attack_radii` of its dataset): its accuracy (%) on the first ``n`` test images
+    clean, under white-box FGSM and PGD (``steps`` steps) crafted on itself, and under PGD *transferred* from
+    the hard-target network of the next seed (:func:`transfer_source`; none with one seed). Every attack starts
+    from one fixed random seed, so the hard-target source's images are the same whether crafted for its own
+    row or transferred."""
     rows = []
     for name, rs in runs.items():
         hard = sorted((r for r in rs if r.config.alpha == 0), key=lambda r: r.config.seed)
         crafted = {}
 
         def adversarial(source, eps):
-            key = (source.path.name, eps)
-            if key not in crafted:
+            if (source.path.name, eps) not in crafted:
                 x, y = _attack_images(source, n)
-                crafted[key] = attacks.pgd(_network(source), x, y, eps, steps,
-                                           generator=torch.Generator().manual_seed(0))
-            return crafted[key]
+                crafted[source.path.name, eps] = attacks.pgd(_network(source), x, y, eps, steps,
+                                                             generator=torch.Generator().manual_seed(0))
+            return crafted[source.path.name, eps]
 
         for r in _hard_first(rs):
-            source = hard[(next(i for i, h in enumerate(hard) if h.config.seed == r.config.seed) + 1) % len(hard)] \
-                if any(h.config.seed == r.config.seed for h in hard) else hard[0]
-            for eps in eps_grid:
+            source = transfer_source(r, hard)
+            for eps in attack_radii(r.config.dataset, attack_eps):
                 def compute(r=r, eps=eps, source=source):
                     f, (x, y) = _network(r), _attack_images(r, n)
-                    out = {"clean": attacks.accuracy_on(f, x, y), "fgsm": attacks.accuracy_on(f, attacks.fgsm(f, x, y, eps), y),
+                    out = {"clean": attacks.accuracy_on(f, x, y),
+                           "fgsm": attacks.accuracy_on(f, attacks.fgsm(f, x, y, eps), y),
                            "pgd": attacks.accuracy_on(f, adversarial(r, eps), y)}
-                    if source is not r:
+                    if source is not None:
                         out["transfer"] = attacks.accuracy_on(f, adversarial(source, eps), y)
                     return {k: 100 * v for k, v in out.items()}
-                key = f"test_n{n}_eps{eps:g}_pgd{steps}_from_{source.path.name}"
+                key = (f"test_n{n}_eps{eps:g}_pgd{steps}_start0"
+                       + (f"_from_{source.path.name}" if source is not None else ""))
                 rows.append({"model": name, "alpha": r.config.alpha, "seed": r.config.seed, "eps": eps,
                              **derived(r, "attacks", key, compute, version=MEASURE_VERSION)})
     return rows
-
-
-def check_attack_eps(attack_eps, dataset: str) -> tuple[float, tuple]:
-    """The parameters cell's ``attack_eps`` (None: :func:`attack_budget` of the dataset; else a number in
-    (0, 0.5]) and the radii the attacks sweep: a quarter, a half and all of it."""
-    if attack_eps is None:
-        attack_eps = attack_budget(dataset)
-    if isinstance(attack_eps, bool) or not isinstance(attack_eps, (int, float)) or not 0 < attack_eps <= 0.5:
-        raise ValueError(f"attack_eps={attack_eps!r} is not allowed: use None (the dataset's usual budget) or an "
-                         "L-infinity radius in (0, 0.5] for pixels in [0, 1], e.g. 0.1")
-    eps = float(attack_eps)
-    return eps, (eps / 4, eps / 2, eps)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from ..book.glue import pm
 from ..book.results import Claim
-from ..methods.stats import Premise, compare, from_verdict
+import math
+
+from ..methods.stats import Comparison, Premise, compare, from_verdict
 from .paper import memorised, parts_text, setting
 
 
@@ -91,11 +93,16 @@ def attack_long(rows: list) -> list:
     return out
 
 
-def later_claims(setup, table2, scores: list, collapse_rows: list, transfer_rows: list, attack_rows: list,
-                 eps: float) -> list:
+def _compare(a, b) -> Comparison:
+    """:func:`lsnb.methods.stats.compare`, or an unknown difference where a side has no value (its premise then
+    says why)."""
+    return compare(a, b) if a and b else Comparison(math.nan, -math.inf, math.inf, math.nan, len(a), len(b))
+
+
+def later_claims(setup, table2, scores: list, collapse_rows: list, transfer_rows: list, attack_rows: list) -> list:
     """Chapter 5's rows of the scorecard (:class:`lsnb.book.results.Claim`), one per claim, each judged per
     network (``table2``: :class:`lsnb.chapters.representations.Table2Runs`; the rows of
-    :mod:`lsnb.chapters.later_claims`; ``eps``: the attacks' radius of the verdicts)."""
+    :mod:`lsnb.chapters.later_claims`; the attacks judged at each network's largest radius)."""
     hard, ls = table2.alphas
     models = list(table2.table2)
     note = setting(setup, table2.table2[models[0]][0].config.dataset)
@@ -124,24 +131,31 @@ def later_claims(setup, table2, scores: list, collapse_rows: list, transfer_rows
     nc1_ours, nc1_verdict = parts_text({m: (diff(collapse_rows, m, "nc1", -1), regime[m]) for m in models}, 3)
     etf_ours, etf_verdict = parts_text({m: (diff(collapse_rows, m, "etf_distance", -1), regime[m]) for m in models}, 3)
     r2_ours, r2_verdict = parts_text({m: (diff(collapse_rows, m, "class_separation"), regime[m]) for m in models}, 3)
-    t_models = list(dict.fromkeys(r["model"] for r in transfer_rows))
-    t_regime = {m: [memorised(values(transfer_rows, m, hard, "train_accuracy"),
-                              "the pretrained hard-target network memorised its classes")]
-                if accuracy is not None else [] for m in t_models}
-    tr_ours, tr_verdict = parts_text({m: (diff(transfer_rows, m, "probe_accuracy", -1), t_regime[m])
+    t_models = list(dict.fromkeys(r["model"] for r in transfer_rows)) or models
+    trained = {m: Premise("the profile trains networks on half of the classes (transfer_models)",
+                          bool(values(transfer_rows, m, hard, "train_accuracy"))) for m in t_models}
+    t_regime = {m: [trained[m]] + ([memorised(values(transfer_rows, m, hard, "train_accuracy"),
+                                              "the pretrained hard-target network memorised its classes")]
+                                   if accuracy is not None and trained[m].holds else []) for m in t_models}
+    tr_ours, tr_verdict = parts_text({m: (_compare(values(transfer_rows, m, hard, "probe_accuracy"),
+                                               values(transfer_rows, m, ls, "probe_accuracy")), t_regime[m])
                                       for m in t_models}, 2)
-    white = {m: compare(_attack(attack_rows, m, ls, eps, "pgd"), _attack(attack_rows, m, hard, eps, "pgd"))
+    eps = {m: max(r["eps"] for r in attack_rows if r["model"] == m) for m in models}
+    white = {m: compare(_attack(attack_rows, m, ls, eps[m], "pgd"), _attack(attack_rows, m, hard, eps[m], "pgd"))
              for m in models}
-    bites = {m: Premise(f"white-box PGD at eps {eps:.3g} at least halves the hard-target network's accuracy",
-                        sum(_attack(attack_rows, m, hard, eps, "pgd")) <= sum(_attack(attack_rows, m, hard, eps,
-                                                                                        "clean")) / 2,
-                        f"{pm(_attack(attack_rows, m, hard, eps, 'clean'), digits=1)} -> "
-                        f"{pm(_attack(attack_rows, m, hard, eps, 'pgd'), digits=1)} %") for m in models}
+    bites = {m: Premise("white-box PGD at the verdicts' radius at least halves the hard-target network's accuracy",
+                        sum(_attack(attack_rows, m, hard, eps[m], "pgd"))
+                        <= sum(_attack(attack_rows, m, hard, eps[m], "clean")) / 2,
+                        f"eps {eps[m]:.3g}: {pm(_attack(attack_rows, m, hard, eps[m], 'clean'), digits=1)} -> "
+                        f"{pm(_attack(attack_rows, m, hard, eps[m], 'pgd'), digits=1)} %") for m in models}
     wb_ours, wb_verdict = parts_text({m: (white[m], regime[m] + [bites[m]]) for m in models}, 1)
-    mask = {m: compare(_attack(attack_rows, m, ls, eps, "pgd"), _attack(attack_rows, m, ls, eps, "transfer"))
+    mask = {m: _compare(_attack(attack_rows, m, ls, eps[m], "pgd"), _attack(attack_rows, m, ls, eps[m], "transfer"))
             for m in models}
-    mask_needs = {m: regime[m] + [bites[m], from_verdict("LS looks more robust to white-box PGD (the claim above)",
-                                                         white[m], 1, label="LS - hard")] for m in models}
+    source = {m: Premise("a hard-target network of another seed to transfer the attack from (two seeds or more)",
+                         bool(_attack(attack_rows, m, ls, eps[m], "transfer"))) for m in models}
+    mask_needs = {m: regime[m] + [bites[m], source[m],
+                                  from_verdict("LS looks more robust to white-box PGD (the claim above)", white[m], 1,
+                                               label="LS - hard")] for m in models}
     mask_ours, mask_verdict = parts_text({m: (mask[m], mask_needs[m]) for m in models}, 1)
 
     def premise(needs):
@@ -172,12 +186,12 @@ def later_claims(setup, table2, scores: list, collapse_rows: list, transfer_rows
               f"'intensified NC2' with LS (abstract; {direction})", etf_ours, etf_verdict, note, premise(regime)),
         Claim("Kornblith et al. 2021: LS raises the class separation R² of the penultimate features (LS - hard)",
               f"ImageNet: higher class separation goes with less transferable features (abstract; {direction})", r2_ours, r2_verdict, note, premise(regime)),
-        Claim("Kornblith et al. 2021: LS features transfer worse under a linear probe (probe accuracy on the other "
-              "five classes, %, hard - LS)",
+        Claim("Kornblith et al. 2021: LS features transfer worse under a linear probe (probe accuracy on the half "
+              "of the classes the networks did not learn, %, hard - LS)",
               f"ImageNet -> other datasets: 'substantially worse' linear transfer (abstract; {direction})", tr_ours, tr_verdict, note,
               "; ".join(p.condition for p in t_regime[t_models[0]])),
-        Claim(f"Fu et al. 2020: LS networks look more robust to white-box PGD (accuracy at eps {eps:.3g}, %, "
-              "LS - hard)", "CIFAR-10 WideResNet with LS: 'robust accuracy ... 75 % at most under PGD' (abstract)",
+        Claim("Fu et al. 2020: LS networks look more robust to white-box PGD (accuracy at the radius eps of the "
+              "verdicts, 0.1 on Fashion-MNIST and 8/255 on CIFAR unless the chapter sets it, %, LS - hard)", "CIFAR-10 WideResNet with LS: 'robust accuracy ... 75 % at most under PGD' (abstract)",
               wb_ours, wb_verdict, note, premise({m: regime[m] + [bites[m]] for m in models})),
         Claim("Fu et al. 2020: that robustness is gradient masking, PGD transferred from a hard-target network "
               "hurts the LS network more than its own white-box PGD (LS accuracy, %, white-box - transferred)",

@@ -122,6 +122,8 @@ class Profile:
     # Chapter 5's transfer test (Kornblith et al. 2021): the Table 2 networks trained again on half the classes,
     # with and without label smoothing, every seed, and probed on the other half.
     transfer_models: tuple = ("FCN", "AlexNet", "ResNet")
+    # Chapter 5's attacks (Fu et al. 2020): every network attacked on this many of the first test images.
+    attack_images: int = 1000
 
 
 
@@ -138,7 +140,7 @@ PROFILE_TABLE = {
         translation=TranslationProfile("en_de", (("d_model", 64), ("heads", 2), ("layers", 1), ("ffn", 128)),
                                        epochs=1, n_train=2000, n_val=100, n_test=100, batch_size=64, lr=7e-4,
                                        temperatures=(0.8, 1.0), memorise=True),
-        table2_augment=False),
+        table2_augment=False, attack_images=100),
     # A 2-core CPU (bf16 where it has native bf16, else fp32). Each claim in its regime, every setting below
     # chosen in one-seed trials before the grid (3 seeds per verdict), in fp32 unless a line says bf16:
     # * Table 2's networks memorise a 2,000-image subset (the over-confident regime of sec. 3). AlexNet with
@@ -181,7 +183,7 @@ PROFILE_TABLE = {
         table2_augment=False, table2_n_train=2000, table2_epochs=(("FCN", 40), ("AlexNet", 20), ("ResNet", 25)),
         table2_changes=(("AlexNet", (("batch_size", 32), ("momentum", 0.9), ("lr", 0.05),
                                      ("milestones", (0.8, 0.9)))),),
-        sweep_models=("FCN",), validate_every_epoch=False),
+        sweep_models=("FCN",), validate_every_epoch=False, transfer_models=("FCN", "ResNet"), attack_images=500),
     # One H100/H200-class GPU, the GPU edition made chapter group by chapter group (make edition / make gpu-check),
     # each group within 6 minutes. The paper's networks: AlexNet and ResNet-56 on CIFAR-10 (LSNB_CIFAR10), the
     # Hinton et al. FCNs on Fashion-MNIST, ResNet-56 -> AlexNet for Figure 5, a Transformer-base on en_de; 3

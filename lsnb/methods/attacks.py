@@ -2,12 +2,15 @@
 
 The attacks work on images in [0, 1]; ``f`` maps such a batch to logits (the network with its
 test-time preprocessing in front, :func:`lsnb.data.augment.test_view`). The loss is the
-cross-entropy of the true label, computed in float64 so that a very confident network's
-softmax does not round its gradient to zero:
+cross-entropy of the true label, its softmax in float64: in float32 a very confident network's
+wrong-class probabilities underflow and the gradient of its loss is exactly zero (the gradient
+reaching the network is float32 again, so it survives margins up to ~100 nats):
 
 * FGSM (Goodfellow et al. 2015): ``x' = clip(x + eps * sign(grad_x CE))``;
 * PGD (Madry et al. 2018): a uniform random start in the eps-ball, then ``steps`` steps of size
-  ``step``, ``x <- proj_{B_eps(x0) and [0,1]}(x + step * sign(grad_x CE))``.
+  ``step``, ``x <- proj_{B_eps(x0) and [0,1]}(x + step * sign(grad_x CE))``; by default
+  ``step = 2.5 eps / steps``, the usual rule (the ``robustness`` library's), so that the steps can cross
+  the ball.
 
 A *transferred* attack crafts ``x'`` on one network (the source) and evaluates another on it:
 Fu et al. find that label smoothing's apparent white-box robustness does not survive attacks
@@ -34,7 +37,7 @@ def fgsm(f, x: torch.Tensor, y: torch.Tensor, eps: float) -> torch.Tensor:
 def pgd(f, x: torch.Tensor, y: torch.Tensor, eps: float, steps: int, step: float | None = None,
         generator: torch.Generator | None = None) -> torch.Tensor:
     """Projected gradient descent in the L-infinity ball of radius ``eps`` around ``x`` (within [0, 1]), from a
-    uniform random start; ``step`` defaults to ``2.5 * eps / steps`` (Madry et al.)."""
+    uniform random start; ``step`` defaults to ``2.5 * eps / steps``."""
     if not eps >= 0 or steps < 1:
         raise ValueError(f"pgd needs eps >= 0 and steps >= 1, got eps={eps!r}, steps={steps!r}")
     step = 2.5 * eps / steps if step is None else step

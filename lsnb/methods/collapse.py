@@ -37,14 +37,17 @@ def class_means(features: torch.Tensor, labels: torch.Tensor, k: int) -> tuple[t
 
 def nc1(features: torch.Tensor, labels: torch.Tensor, k: int) -> float:
     """NC1 = ``tr(Sigma_W Sigma_B^+) / K`` (Papyan et al. 2020): ``Sigma_W`` the within-class covariance
-    (over all examples), ``Sigma_B`` the covariance of the class means (rank K - 1, hence the pseudo-inverse)."""
+    (over all examples), ``Sigma_B = M^T M / K`` the covariance of the centred class means ``M`` (rank K - 1).
+
+    Computed in the span of the means: with ``P = M^+`` (d x K), ``Sigma_B^+ = K P P^T``, so NC1 is
+    ``||H P||_F^2 / N`` for the N x d within-class deviations ``H`` -- no d x d pseudo-inverse, whose cut-off
+    would sit near the rounding errors of its d - K + 1 zero eigenvalues.
+    """
     x = features.double()
     means, mu_g = class_means(x, labels, k)
     within = x - means[labels]
-    sigma_w = within.T @ within / len(x)
-    centred = means - mu_g
-    sigma_b = centred.T @ centred / k
-    return (torch.trace(sigma_w @ torch.linalg.pinv(sigma_b, hermitian=True)) / k).item()
+    p = torch.linalg.pinv(means - mu_g, rtol=1e-10)
+    return ((within @ p).pow(2).sum() / len(x)).item()
 
 
 def _centred_means(features, labels, k):
@@ -85,7 +88,7 @@ def etf_distance(features: torch.Tensor, labels: torch.Tensor, k: int) -> float:
 def self_duality(features: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor) -> float:
     """NC3 (Zhu et al. 2021): ``||W / ||W||_F - M / ||M||_F||_F^2`` for the classifier's K x d weight ``W``
     and the centred class means ``M``; 0 when the classifier's rows are the class means, rescaled."""
-    w = weight.detach().double()
+    w = weight.detach().double().cpu()
     m = _centred_means(features, labels, w.shape[0])
     return (w / w.norm() - m / m.norm()).pow(2).sum().item()
 

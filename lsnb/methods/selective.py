@@ -14,9 +14,10 @@ right answers above its wrong ones (chapter 5).
 
 Scores are computed in float64 from the logits. A memorised network puts many examples at a
 softmax probability that rounds to 1 even in float64; the log of the MSP, computed with ``log1p``,
-keeps them apart. Where scores still tie, every function takes the mean over the tied examples'
-orders (a tie group is accepted at its group's error rate), so no result depends on the order
-the examples are stored in.
+keeps them apart. Where scores still tie, the risk-coverage curve and the AURC take the mean over
+the tied examples' orders (a tie group is accepted at its group's error rate) and the AUROC counts a
+tie one half, so no result depends on the order the examples are stored in; FPR95 accepts every
+example tied at its threshold, as a ROC curve's points do.
 """
 from __future__ import annotations
 
