@@ -42,7 +42,7 @@ N_TRAIN_FEATURES = 3000  # training images whose penultimate features neural col
 PGD_STEPS = 10
 # The version of the numbers kept beside the runs (lsnb.engine.runs.derived): raised whenever a method or a
 # setting the cache names do not say (the probe's grid of strengths, PGD's step rule) changes.
-MEASURE_VERSION = 1
+MEASURE_VERSION = 2
 
 
 def _hard_first(runs):
