@@ -278,18 +278,24 @@ def _panels_by(table: pd.DataFrame, by: str, height: float = 2.8, sharey: bool =
 def risk_coverage(table: pd.DataFrame):
     """Xia et al. (2025)'s risk-coverage curves (:func:`lsnb.chapters.later_claims.risk_coverage_curves`): per
     network, the error rate among the accepted test examples against the fraction accepted, most confident
-    first; one line per training and confidence score. Lower is better; the area under a curve is its AURC."""
+    first; one line per training and confidence score (a panel's title gives the pNorm's ``p``). Lower is
+    better; the area under a curve is its AURC."""
     fig, panels = _panels_by(table, "model")
+    curves = list(dict.fromkeys(table["curve"]))
     for name, ax in panels:
         part = table[table["model"] == name]
-        sns.lineplot(part, x="coverage (%)", y="risk (%)", hue="curve", style="curve", ax=ax, errorbar=None,
-                     linewidth=1.2)
-        ax.set_title(name, fontsize="small")
+        sns.lineplot(part, x="coverage (%)", y="risk (%)", hue="curve", style="curve", hue_order=curves,
+                     style_order=curves, ax=ax, errorbar=None, linewidth=1.2)
+        p = part["p"].dropna()
+        ax.set_title(name + (f" (pNorm p = {p.iloc[0]:g})" if len(p) else " (pNorm: MSP kept)"), fontsize="small")
         ax.set_xlim(0, 100)
         ax.set_ylim(0, 1.05 * table["risk (%)"].max())
         ax.get_legend().remove()
-    handles, labels = panels[-1][1].get_legend_handles_labels()
-    fig.legend(handles, labels, fontsize="x-small", loc="lower center", ncol=len(labels), frameon=False)
+    handles = {}
+    for _, ax in panels:
+        handles.update(zip(*reversed(ax.get_legend_handles_labels())))
+    fig.legend([handles[c] for c in curves if c in handles], [c for c in curves if c in handles],
+               fontsize="x-small", loc="lower center", ncol=len(curves), frameon=False)
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
 

@@ -81,7 +81,8 @@ def score_rows(runs: dict, n_bins: int = 15) -> list:
 
 def risk_coverage_curves(runs: dict, seed: int, points: int = 200) -> list:
     """Xia et al.'s Figure: the test risk-coverage curve of the ``seed`` runs of every network, hard targets
-    and label smoothing with the MSP, and label smoothing with MaxLogit-pNorm; ``points`` per curve."""
+    and label smoothing with the MSP, and label smoothing with MaxLogit-pNorm (its ``p``, chosen on validation,
+    in the ``p`` column; no curve where the MSP was better there); ``points`` per curve."""
     rows = []
     for name, rs in runs.items():
         for r in _hard_first(rs):
@@ -89,16 +90,16 @@ def risk_coverage_curves(runs: dict, seed: int, points: int = 200) -> list:
                 continue
             (val, val_y), (test, test_y) = split_logits(r, "val"), split_logits(r, "test")
             correct = test.argmax(-1) == test_y
-            scores = {"MSP": selective.msp_score(test)}
+            training = "hard" if r.config.alpha == 0 else f"LS {r.config.alpha:g}"
+            scores = {f"{training}, MSP": (selective.msp_score(test), None)}
             p = selective.choose_p(val, val_y)
             if r.config.alpha > 0 and p is not None:
-                scores[f"pNorm, p = {p:g}"] = selective.pnorm_score(test, p)
-            for score_name, s in scores.items():
+                scores[f"{training}, pNorm"] = (selective.pnorm_score(test, p), p)
+            for curve, (s, p_used) in scores.items():
                 coverage, risk = selective.risk_coverage(s, correct)
                 keep = torch.linspace(1, len(coverage) - 1, points).round().long()
-                training = "hard" if r.config.alpha == 0 else f"LS {r.config.alpha:g}"
-                rows += [{"model": name, "curve": f"{training}, {score_name}", "coverage (%)": 100 * c,
-                          "risk (%)": 100 * k} for c, k in zip(coverage[keep].tolist(), risk[keep].tolist())]
+                rows += [{"model": name, "curve": curve, "p": p_used, "coverage (%)": 100 * c, "risk (%)": 100 * k}
+                         for c, k in zip(coverage[keep].tolist(), risk[keep].tolist())]
     return rows
 
 
