@@ -23,7 +23,7 @@ import torch
 from ..data.augment import test_view
 from ..engine import grid
 from ..engine.recipes import transfer_config
-from ..engine.runs import derived, load_data, predict, split_logits
+from ..engine.runs import derived, last_epoch_accuracy, load_data, predict, split_logits
 from ..methods import attacks, collapse, selective
 from ..methods.calibration import ece_grid_temperature, fit_temperature
 from ..methods.metrics import ece
@@ -49,6 +49,11 @@ def _hard_first(runs):
     return sorted(runs, key=lambda r: (r.config.alpha, r.config.seed))
 
 
+def training_name(alpha: float) -> str:
+    """How the chapter's tables and figures name a run's training: "hard targets" or "LS, alpha = 0.1"."""
+    return "hard targets" if alpha == 0 else f"LS, alpha = {alpha:g}"
+
+
 # ----------------------------------------------------------------------------- logits: Xia, Zhu, Wang
 
 def score_numbers(run, n_bins: int = 15) -> dict:
@@ -63,8 +68,8 @@ def score_numbers(run, n_bins: int = 15) -> dict:
     (val, val_y), (test, test_y) = split_logits(run, "val"), split_logits(run, "test")
     correct = test.argmax(-1) == test_y
     p = selective.choose_p(val, val_y)
-    fixed = selective.pnorm_score(test, p) if p is not None else selective.msp_score(test)
     msp = selective.msp_score(test)
+    fixed = selective.pnorm_score(test, p) if p is not None else msp
     t_ece, t_nll = ece_grid_temperature(val, val_y, n_bins=n_bins), fit_temperature(val, val_y)
     return {"accuracy": 100 * correct.double().mean().item(), "aurc_msp": 100 * selective.aurc(msp, correct),
             "aurc_pnorm": 100 * selective.aurc(fixed, correct), "p": p,
@@ -112,8 +117,7 @@ def confidence_rows(runs: dict, seed: int) -> list:
                 test, test_y = split_logits(r, "test")
                 msp = selective.msp_score(test).exp()
                 right = (test.argmax(-1) == test_y).tolist()
-                training = "hard targets" if r.config.alpha == 0 else f"LS, alpha = {r.config.alpha:g}"
-                rows += [{"model": name, "training": training, "prediction": "correct" if ok else "wrong",
+                rows += [{"model": name, "training": training_name(r.config.alpha), "prediction": "correct" if ok else "wrong",
                           "confidence (max softmax)": m} for m, ok in zip(msp.tolist(), right)]
     return rows
 
@@ -166,9 +170,9 @@ def transfer_rows(runs: dict) -> list:
     rows = []
     for name, rs in runs.items():
         for r in _hard_first(rs):
-            def compute(r=r):
-                ds = load_data(r.config.with_(classes=()))
-                _, probe = transfer_split(ds)
+            probe = transfer_split(load_data(r.config.with_(classes=())))[1]
+
+            def compute(r=r, probe=probe):
                 held = load_data(r.config.with_(classes=probe))
                 own, own_y = penultimate(r, load_data(r.config).train, N_TRAIN_FEATURES)
                 _, train_f = predict(r.model, held.val, r.config.augment, with_features=True)
@@ -177,11 +181,10 @@ def transfer_rows(runs: dict) -> list:
                 return {"class_separation": collapse.class_separation(own, own_y, len(r.config.classes)),
                         "probe_accuracy": 100 * result["accuracy"], "probe_lambda": result["lam"],
                         "probe_train": len(held.val), "probe_test": len(held.test)}
-            probe_classes = transfer_split(load_data(r.config.with_(classes=())))[1]
-            key = f"probe_c{'-'.join(map(str, probe_classes))}_own_n{N_TRAIN_FEATURES}"
+            key = f"probe_c{'-'.join(map(str, probe))}_own_n{N_TRAIN_FEATURES}"
             numbers = derived(r, "transfer", key, compute, version=MEASURE_VERSION)
             rows.append({"model": name, "alpha": r.config.alpha, "seed": r.config.seed,
-                         "train_accuracy": 100 * r.history[-1]["train_accuracy"], **numbers})
+                         "train_accuracy": last_epoch_accuracy([r])[0], **numbers})
     return rows
 
 

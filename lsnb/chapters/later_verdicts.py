@@ -9,11 +9,12 @@ published notebook); where a paper's tables could not be read here, the row says
 """
 from __future__ import annotations
 
-from ..book.glue import pm
-from ..book.results import Claim
 import math
 
+from ..book.glue import pm
+from ..book.results import Claim
 from ..methods.stats import Comparison, Premise, compare, from_verdict
+from .later_claims import training_name
 from .paper import memorised, parts_text, setting
 
 
@@ -28,7 +29,7 @@ def summary_table(rows: list, columns: dict, alphas) -> list:
     out = []
     for model in dict.fromkeys(r["model"] for r in rows):
         for a in alphas:
-            row = {"model": model, "training": "hard targets" if a == 0 else f"LS, alpha = {a:g}"}
+            row = {"model": model, "training": training_name(a)}
             for key, (header, digits) in columns.items():
                 v = values(rows, model, a, key)
                 row[header] = pm(v, digits=digits) if v else "–"
@@ -57,24 +58,8 @@ TRANSFER_COLUMNS = {"train_accuracy": ("training accuracy, last epoch (%)", 1),
 
 
 def _attack(rows, model, alpha, eps, key):
-    return [r[key] for r in sorted(rows, key=lambda r: r["seed"])
-            if r["model"] == model and r["alpha"] == alpha and r["eps"] == eps and key in r]
-
-
-def attack_table(rows: list, alphas) -> list:
-    """Per model, alpha and radius: accuracy (%) clean, under FGSM, white-box PGD and transferred PGD."""
-    out = []
-    for model in dict.fromkeys(r["model"] for r in rows):
-        for a in alphas:
-            for eps in sorted({r["eps"] for r in rows}):
-                row = {"model": model, "training": "hard targets" if a == 0 else f"LS, alpha = {a:g}",
-                       "eps": f"{eps:.3g}"}
-                for key, header in (("clean", "clean (%)"), ("fgsm", "FGSM (%)"), ("pgd", "PGD, white-box (%)"),
-                                    ("transfer", "PGD from a hard-target net (%)")):
-                    v = _attack(rows, model, a, eps, key)
-                    row[header] = pm(v, digits=1) if v else "–"
-                out.append(row)
-    return out
+    """:func:`values` of the rows at radius ``eps``."""
+    return values([r for r in rows if r["eps"] == eps], model, alpha, key)
 
 
 ATTACK_NAMES = {"fgsm": "FGSM, white-box", "pgd": "PGD, white-box", "transfer": "PGD from a hard-target net"}
@@ -85,10 +70,9 @@ def attack_long(rows: list) -> list:
     one row per run, radius and attack (the clean accuracy as radius 0 of every attack)."""
     out = []
     for r in rows:
-        training = "hard targets" if r["alpha"] == 0 else f"LS, alpha = {r['alpha']:g}"
         for key, name in ATTACK_NAMES.items():
             if key in r:
-                base = {"model": r["model"], "training": training, "seed": r["seed"], "attack": name}
+                base = {"model": r["model"], "training": training_name(r["alpha"]), "seed": r["seed"], "attack": name}
                 out += [{**base, "eps": r["eps"], "accuracy (%)": r[key]}, {**base, "eps": 0.0, "accuracy (%)": r["clean"]}]
     return out
 
